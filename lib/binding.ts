@@ -1,0 +1,188 @@
+/**
+ * The only file that loads the native addon, and the types of its boundary. Everything here is
+ * internal: the public API lives in model.ts.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeLoadError } from './errors.js';
+
+export interface NativeLoadOptions {
+  model: string;
+  mmproj?: string;
+  gpuLayers?: number;
+  useMmap?: boolean;
+  useMlock?: boolean;
+  mmprojGpu?: boolean;
+  threads?: number;
+  imageMinTokens?: number;
+  imageMaxTokens?: number;
+  flashAttn?: number;
+  warmup?: boolean;
+}
+
+export interface NativeModelInfo {
+  architecture: string;
+  name: string;
+  description: string;
+  chatTemplate: string;
+  parameters: number;
+  sizeBytes: number;
+  contextLength: number;
+  embeddingLength: number;
+  layers: number;
+  vocabSize: number;
+  bosToken: number;
+  eosToken: number;
+  mediaMarker: string;
+  hasVision: boolean;
+  vision?: {
+    projectorType: string;
+    imageSize: number;
+    patchSize: number;
+    scaleFactor: number;
+    tokensPerTile: number;
+    sizeBytes: number;
+  };
+}
+
+export interface NativeEngineOptions {
+  contextSize?: number;
+  batchSize?: number;
+  ubatchSize?: number;
+  parallel?: number;
+  threads?: number;
+  threadsBatch?: number;
+  flashAttn?: number;
+  typeK?: number;
+  typeV?: number;
+}
+
+export interface NativeGenerateParams {
+  prompt: string;
+  addSpecial?: boolean;
+  parseSpecial?: boolean;
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  seed?: number;
+  ignoreEos?: boolean;
+  stop?: string[];
+  tokens?: boolean;
+  logprobs?: boolean;
+}
+
+export interface NativeImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  id?: string;
+}
+
+export interface NativeDone {
+  finishReason: 'stop' | 'length' | 'abort';
+  usage: { promptTokens: number; imageTokens: number; completionTokens: number; totalTokens: number };
+  timings: {
+    imageEncodeMs: number;
+    promptEvalMs: number;
+    promptTokensPerSecond: number;
+    generationMs: number;
+    tokensPerSecond: number;
+    timeToFirstTokenMs: number;
+    totalMs: number;
+  };
+}
+
+export interface NativeEvent {
+  text?: string;
+  tokens?: Int32Array;
+  logprobs?: Float32Array;
+  error?: { code: string; message: string };
+  done?: NativeDone;
+}
+
+export interface NativeEngine {
+  generate(params: NativeGenerateParams, images: NativeImage[], onEvent: (ev: NativeEvent) => void): number;
+  abort(id: number): boolean;
+  info(): { contextSize: number; parallel: number; batchSize: number };
+  dispose(): Promise<void>;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Promise<Int32Array>;
+  detokenize(tokens: Int32Array, special: boolean): Promise<string>;
+  applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template?: string): string;
+  createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
+  dispose(): Promise<void>;
+}
+
+export interface BackendInfo {
+  dir: string;
+  cpuVariant: string;
+  skipped: string[];
+  loaded: string[];
+  devices: { name: string; description: string; type: 'cpu' | 'gpu' | 'igpu' | 'accel'; memoryFree: number; memoryTotal: number }[];
+  system: string;
+}
+
+export interface NativeAddon {
+  loadModel(options: NativeLoadOptions, onProgress?: (p: number) => void): { promise: Promise<NativeModel>; abort(): void };
+  backendInfo(): BackendInfo;
+  setLogLevel(level: 'debug' | 'info' | 'warn' | 'error' | 'none'): void;
+  shutdown(): void;
+  mediaMarker: string;
+}
+
+/** Package root: dist/binding.js -> .. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+let addon: NativeAddon | undefined;
+
+/**
+ * Engine threads must stop before the process's static destructors run. 'exit' fires on every
+ * exit path (also an uncaught exception, which skips finalizers); stopping costs at most one
+ * decode step, since each thread checks its stop flag inside ggml's compute loop.
+ */
+function onLoaded(a: NativeAddon): NativeAddon {
+  process.once('exit', () => a.shutdown());
+  return a;
+}
+
+/**
+ * Loads the addon once: `SMOLVLM_BINARY` (a .node path) if set, else node-gyp-build's search
+ * (build/Release, then prebuilds/<platform>-<arch>). On failure, says what was tried and how to fix.
+ */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  const attempts: string[] = [];
+  const explicit = process.env.SMOLVLM_BINARY;
+  if (explicit) {
+    try {
+      addon = onLoaded(require(explicit) as NativeAddon);
+      return addon;
+    } catch (err) {
+      attempts.push(`SMOLVLM_BINARY=${explicit}: ${(err as Error).message}`);
+    }
+  } else {
+    try {
+      const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+      addon = onLoaded(nodeGypBuild(packageRoot) as NativeAddon);
+      return addon;
+    } catch (err) {
+      attempts.push(`node-gyp-build(${packageRoot}): ${(err as Error).message}`);
+    }
+  }
+  throw new NativeLoadError(
+    'ERR_NATIVE_LOAD',
+    `smolvlm-node: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
+      attempts.map((a) => `  - ${a}`).join('\n') +
+      '\nFixes: run `npm rebuild smolvlm-node` (builds from source: needs cmake and a C++17 compiler), ' +
+      'or `npm run build:native` in a checkout, or set SMOLVLM_BINARY to a built smolvlm.node.',
+  );
+}

@@ -1,0 +1,53 @@
+/** Chat messages -> one prompt with the model's chat template and a media marker per image. */
+import type { ImageInput } from './images.js';
+import { invalid } from './errors.js';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+export interface ImagePart {
+  type: 'image';
+  image: ImageInput;
+}
+export type ContentPart = TextPart | ImagePart;
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  /** A string, or text and image parts in any order. */
+  content: string | ContentPart[];
+}
+
+export interface FlatConversation {
+  messages: { role: string; content: string }[];
+  images: ImageInput[];
+}
+
+/** Replaces each image part by `marker`, in order, and checks the shape of every message. */
+export function flattenMessages(messages: ChatMessage[], marker: string): FlatConversation {
+  if (!Array.isArray(messages) || messages.length === 0) throw invalid('messages must be a non-empty array');
+  const images: ImageInput[] = [];
+  const flat = messages.map((m, i) => {
+    if (!m || typeof m !== 'object') throw invalid(`messages[${i}] must be an object`);
+    if (!['system', 'user', 'assistant'].includes(m.role)) throw invalid(`messages[${i}].role must be system, user or assistant`);
+    const parts: ContentPart[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
+    if (!Array.isArray(parts)) throw invalid(`messages[${i}].content must be a string or an array of parts`);
+    let content = '';
+    parts.forEach((p, j) => {
+      if (p?.type === 'text') {
+        if (typeof p.text !== 'string') throw invalid(`messages[${i}].content[${j}].text must be a string`);
+        if (p.text.includes(marker)) throw invalid(`messages[${i}].content[${j}].text contains the media marker ${marker}`);
+        content += p.text;
+      } else if (p?.type === 'image') {
+        if (p.image === undefined || p.image === null) throw invalid(`messages[${i}].content[${j}].image is missing`);
+        images.push(p.image);
+        content += marker;
+      } else {
+        throw invalid(`messages[${i}].content[${j}].type must be 'text' or 'image'`);
+      }
+    });
+    return { role: m.role, content };
+  });
+  if (flat.every((m) => m.content.length === 0)) throw invalid('messages have no content');
+  return { messages: flat, images };
+}

@@ -1,0 +1,95 @@
+/**
+ * Typed errors. Every error this library throws or rejects with is a {@link SmolVLMError} with a
+ * stable `code`; subclasses group the codes a caller typically handles differently.
+ */
+
+/** Stable error codes. */
+export type ErrorCode =
+  | 'ERR_MODEL_NOT_FOUND'
+  | 'ERR_MODEL_UNREADABLE'
+  | 'ERR_NOT_GGUF'
+  | 'ERR_MODEL_INVALID'
+  | 'ERR_PROJECTOR_MISMATCH'
+  | 'ERR_NO_VISION'
+  | 'ERR_CONTEXT_FULL'
+  | 'ERR_ABORTED'
+  | 'ERR_DISPOSED'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_IMAGE_INVALID'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_NATIVE_LOAD'
+  | 'ERR_INTERNAL';
+
+export class SmolVLMError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The model or projector file is missing, unreadable, not a GGUF, or not loadable. */
+export class ModelLoadError extends SmolVLMError {}
+/** The projector (mmproj) does not belong to the model, or is not a projector. */
+export class ProjectorMismatchError extends ModelLoadError {}
+/** The prompt (with its image tokens) does not fit the context. */
+export class ContextFullError extends SmolVLMError {}
+/** The operation was aborted through its AbortSignal. `result` holds what was generated so far. */
+export class AbortError extends SmolVLMError {
+  /** For a generation: what was generated before the abort (`finishReason: 'abort'`). */
+  result?: import('./model.js').GenerateResult;
+}
+/** The model (or engine) was disposed. */
+export class DisposedError extends SmolVLMError {}
+/** An argument is missing, of the wrong type or out of range. */
+export class InvalidArgumentError extends SmolVLMError {}
+/** An image could not be decoded or encoded, or the model cannot see images. */
+export class ImageError extends SmolVLMError {}
+/** The native addon could not be loaded. */
+export class NativeLoadError extends SmolVLMError {}
+
+const classes: Record<ErrorCode, new (code: ErrorCode, message: string, options?: { cause?: unknown }) => SmolVLMError> = {
+  ERR_MODEL_NOT_FOUND: ModelLoadError,
+  ERR_MODEL_UNREADABLE: ModelLoadError,
+  ERR_NOT_GGUF: ModelLoadError,
+  ERR_MODEL_INVALID: ModelLoadError,
+  ERR_PROJECTOR_MISMATCH: ProjectorMismatchError,
+  ERR_NO_VISION: ImageError,
+  ERR_CONTEXT_FULL: ContextFullError,
+  ERR_ABORTED: AbortError,
+  ERR_DISPOSED: DisposedError,
+  ERR_INVALID_ARGUMENT: InvalidArgumentError,
+  ERR_IMAGE_INVALID: ImageError,
+  ERR_OUT_OF_MEMORY: SmolVLMError,
+  ERR_NATIVE_LOAD: NativeLoadError,
+  ERR_INTERNAL: SmolVLMError,
+};
+
+/** Builds the typed error for a code. */
+export function makeError(code: string, message: string, options?: { cause?: unknown }): SmolVLMError {
+  const known = (code in classes ? code : 'ERR_INTERNAL') as ErrorCode;
+  return new classes[known](known, message, options);
+}
+
+/**
+ * Converts whatever a native call threw or rejected with into a typed error, keeping the JS
+ * call site: `callSite` is an Error created synchronously where the user called us.
+ */
+export function fromNative(err: unknown, callSite?: Error): SmolVLMError {
+  let out: SmolVLMError;
+  if (err instanceof SmolVLMError) out = err;
+  else if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    const e = err as { code: string; message?: string };
+    out = makeError(e.code, e.message ?? String(err));
+  } else out = makeError('ERR_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+  if (callSite?.stack) {
+    const frames = callSite.stack.split('\n').slice(1).join('\n');
+    out.stack = `${out.name}: ${out.message}\n${frames}`;
+  }
+  return out;
+}
+
+export function invalid(message: string): InvalidArgumentError {
+  return new InvalidArgumentError('ERR_INVALID_ARGUMENT', message);
+}

@@ -1,0 +1,29 @@
+export { loadModel, SmolVLM } from './model.js';
+export type {
+  LoadModelOptions,
+  SamplingOptions,
+  ChatRequest,
+  RawRequest,
+  GenerateRequest,
+  GenerateResult,
+  StreamChunk,
+  GenerationStream,
+  ModelInfo,
+  KvCacheType,
+} from './model.js';
+export type { ChatMessage, ContentPart, TextPart, ImagePart } from './chat.js';
+export type { ImageInput, RawImage, ImageOptions } from './images.js';
+export {
+  SmolVLMError,
+  ModelLoadError,
+  ProjectorMismatchError,
+  ContextFullError,
+  AbortError,
+  DisposedError,
+  InvalidArgumentError,
+  ImageError,
+  NativeLoadError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { backendInfo, setLogLevel } from './system.js';
+export type { BackendInfo } from './binding.js';

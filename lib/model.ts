@@ -1,0 +1,468 @@
+/**
+ * The public model object: load, generate, stream, tokenize, dispose. Thin: it validates input,
+ * maps options onto the native boundary (binding.ts), and owns lifecycles.
+ */
+import { availableParallelism } from 'node:os';
+import type { NativeDone, NativeEngine, NativeEvent, NativeGenerateParams, NativeImage, NativeModel, NativeModelInfo } from './binding.js';
+import { native } from './binding.js';
+import { flattenMessages, type ChatMessage } from './chat.js';
+import { AbortError, DisposedError, fromNative, invalid, makeError, SmolVLMError } from './errors.js';
+import { decodeImage, type ImageInput, type ImageOptions } from './images.js';
+
+/** KV cache element types (ggml type ids). */
+const KV_TYPES = { f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 } as const;
+export type KvCacheType = keyof typeof KV_TYPES;
+
+export interface LoadModelOptions {
+  /** Path to the language model GGUF file. */
+  model: string;
+  /** Path to the vision projector (mmproj) GGUF. Without it the model reads text only. */
+  mmproj?: string;
+  /** Tokens the KV cache holds, shared by all parallel sequences. Default 4096. */
+  contextSize?: number;
+  /** Sequences decoded together (continuous batching). Default 1. */
+  parallel?: number;
+  /** Largest number of tokens submitted to one decode. Default 2048. */
+  batchSize?: number;
+  /** Physical micro-batch size. Default 512. */
+  ubatchSize?: number;
+  /** CPU threads for decoding and image encoding. Default `os.availableParallelism()`. */
+  threads?: number;
+  /** GPU offload: `'auto'` (all layers when a GPU is present), `false` (CPU only), `true` (all layers) or a layer count. Default `'auto'`. */
+  gpu?: 'auto' | boolean | { layers: number };
+  /** Keep the projector on the GPU when one is used. Default true. */
+  projectorOnGpu?: boolean;
+  /** Flash attention: `'auto'`, `true` or `false`. Default `'auto'` (llama.cpp's choice). */
+  flashAttention?: 'auto' | boolean;
+  /** KV cache element type; `q8_0` halves its memory. Default `'f16'`. */
+  kvCacheType?: KvCacheType;
+  /** Memory-map the weights. Default: llama.cpp's choice (mmap where supported). */
+  useMmap?: boolean;
+  /** Lock the weights in RAM. Default false. */
+  useMlock?: boolean;
+  /** Lower bound of image tokens for dynamic-resolution projectors. Default from the projector. */
+  imageMinTokens?: number;
+  /** Upper bound of image tokens for dynamic-resolution projectors. Default from the projector. */
+  imageMaxTokens?: number;
+  /** Reserve the projector's compute buffers at load time. Default true. */
+  warmup?: boolean;
+  /** Called with load progress in [0, 1]. */
+  onProgress?: (progress: number) => void;
+  /** Aborts the load; the promise rejects with an {@link AbortError}. */
+  signal?: AbortSignal;
+}
+
+export interface SamplingOptions {
+  /** Tokens to generate at most. Default 512. */
+  maxTokens?: number;
+  /** 0 = greedy (deterministic). Default 0. */
+  temperature?: number;
+  /** Default 40 (only with temperature > 0). */
+  topK?: number;
+  /** Default 0.95 (only with temperature > 0). */
+  topP?: number;
+  /** Default 0.05 (only with temperature > 0). */
+  minP?: number;
+  /** 1 = off. Default 1. */
+  repeatPenalty?: number;
+  /** Tokens the repeat penalty looks back over. Default 64. */
+  repeatLastN?: number;
+  /** Sampling seed. Default random. */
+  seed?: number;
+  /** Never stop at the end-of-generation token (fixed-length runs, benchmarks). Default false. */
+  ignoreEos?: boolean;
+  /** Generation ends before any of these strings; they are not part of the text. */
+  stop?: string[];
+  /** Include token ids in chunks and the result. Default false. */
+  tokens?: boolean;
+  /** Include each token's log-probability. Default false. */
+  logprobs?: boolean;
+  /** Aborts the generation; rejects with an {@link AbortError} whose `result` holds the partial answer. */
+  signal?: AbortSignal;
+  /** Image decoding options. */
+  image?: ImageOptions;
+}
+
+export interface ChatRequest extends SamplingOptions {
+  /** Messages rendered with the model's chat template; image parts become image tokens. */
+  messages: ChatMessage[];
+}
+
+export interface RawRequest extends SamplingOptions {
+  /** A prompt used as is (special tokens parsed); one image per media marker (`info.mediaMarker`). */
+  prompt: string;
+  images?: ImageInput[];
+  /** Add the BOS token. Default true. */
+  addSpecial?: boolean;
+}
+
+export type GenerateRequest = ChatRequest | RawRequest;
+
+export interface StreamChunk {
+  /** New text; never splits a character. */
+  text: string;
+  tokens?: number[];
+  logprobs?: number[];
+}
+
+export interface GenerateResult {
+  text: string;
+  /** `stop`: end-of-generation token or stop string; `length`: maxTokens or context; `abort`. */
+  finishReason: 'stop' | 'length' | 'abort';
+  usage: NativeDone['usage'];
+  timings: NativeDone['timings'];
+  tokens?: number[];
+  logprobs?: number[];
+}
+
+export type ModelInfo = NativeModelInfo & { contextSize: number; parallel: number; cpuVariant: string };
+
+/** A stream of chunks that is also a handle on the final result. */
+export interface GenerationStream extends AsyncIterable<StreamChunk> {
+  /** Settles when generation ends (rejects like `generate`). */
+  readonly result: Promise<GenerateResult>;
+}
+
+function checkInt(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer in [${min}, ${max}]`);
+}
+function checkNum(name: string, v: unknown, min: number, max: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw invalid(`${name} must be a number in [${min}, ${max}]`);
+}
+
+function abortError(message: string): AbortError {
+  return new AbortError('ERR_ABORTED', message);
+}
+
+/** The result of a generation aborted before native code saw it. */
+function emptyResult(): GenerateResult {
+  return {
+    text: '',
+    finishReason: 'abort',
+    usage: { promptTokens: 0, imageTokens: 0, completionTokens: 0, totalTokens: 0 },
+    timings: { imageEncodeMs: 0, promptEvalMs: 0, promptTokensPerSecond: 0, generationMs: 0, tokensPerSecond: 0, timeToFirstTokenMs: 0, totalMs: 0 },
+  };
+}
+
+function abortedEarly(message: string, callSite: Error): AbortError {
+  const err = fromNative(abortError(message), callSite) as AbortError;
+  err.result = emptyResult();
+  return err;
+}
+
+/**
+ * Loads a model (and its projector) off the JS thread and prepares an engine for it.
+ * @throws ModelLoadError, ProjectorMismatchError, AbortError, InvalidArgumentError
+ */
+export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
+  const callSite = new Error();
+  if (!options || typeof options !== 'object') throw invalid('loadModel: options object expected');
+  if (typeof options.model !== 'string' || options.model.length === 0) throw invalid('loadModel: options.model must be a path to a .gguf file');
+  if (options.mmproj !== undefined && (typeof options.mmproj !== 'string' || options.mmproj.length === 0)) throw invalid('loadModel: options.mmproj must be a path');
+  checkInt('contextSize', options.contextSize, 16, 1 << 24);
+  checkInt('parallel', options.parallel, 1, 256);
+  checkInt('batchSize', options.batchSize, 1, 1 << 20);
+  checkInt('ubatchSize', options.ubatchSize, 1, 1 << 20);
+  checkInt('threads', options.threads, 1, 1024);
+  if (options.kvCacheType !== undefined && !(options.kvCacheType in KV_TYPES)) throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
+  const signal = options.signal;
+  if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
+
+  const addon = native();
+  const gpu = options.gpu ?? 'auto';
+  const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
+  const gpuLayers = typeof gpu === 'object' ? gpu.layers : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
+  const threads = options.threads ?? availableParallelism();
+  const flashAttn = options.flashAttention === undefined || options.flashAttention === 'auto' ? -1 : options.flashAttention ? 1 : 0;
+
+  const task = addon.loadModel(
+    {
+      model: options.model,
+      mmproj: options.mmproj,
+      gpuLayers,
+      useMmap: options.useMmap,
+      useMlock: options.useMlock,
+      mmprojGpu: options.projectorOnGpu ?? true,
+      threads,
+      imageMinTokens: options.imageMinTokens,
+      imageMaxTokens: options.imageMaxTokens,
+      flashAttn,
+      warmup: options.warmup ?? true,
+    },
+    options.onProgress ? (p) => options.onProgress?.(p) : undefined,
+  );
+  const onAbort = () => task.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let nativeModel: NativeModel;
+  try {
+    nativeModel = await task.promise;
+  } catch (err) {
+    throw fromNative(err, callSite);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  let engine: NativeEngine;
+  try {
+    if (signal?.aborted) throw abortError('model load aborted');
+    const kv = KV_TYPES[options.kvCacheType ?? 'f16'];
+    engine = await nativeModel.createEngine({
+      contextSize: options.contextSize ?? 4096,
+      parallel: options.parallel ?? 1,
+      batchSize: options.batchSize ?? 2048,
+      ubatchSize: options.ubatchSize ?? 512,
+      threads,
+      flashAttn,
+      typeK: kv,
+      typeV: kv,
+    });
+  } catch (err) {
+    await nativeModel.dispose();
+    throw fromNative(err, callSite);
+  }
+  return new SmolVLM(nativeModel, engine, addon.backendInfo().cpuVariant);
+}
+
+/** A loaded SmolVLM model. Create with {@link loadModel}; release with {@link SmolVLM.dispose}. */
+export class SmolVLM implements AsyncDisposable {
+  /** Model metadata: architecture, sizes, chat template, vision details, context. */
+  readonly info: ModelInfo;
+  #model: NativeModel;
+  #engine: NativeEngine;
+  #inflight = new Set<Promise<unknown>>();
+  #disposing?: Promise<void>;
+
+  /** @internal use {@link loadModel} */
+  constructor(model: NativeModel, engine: NativeEngine, cpuVariant: string) {
+    this.#model = model;
+    this.#engine = engine;
+    const e = engine.info();
+    this.info = Object.freeze({ ...model.info(), contextSize: e.contextSize, parallel: e.parallel, cpuVariant });
+  }
+
+  /** True once {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.#disposing !== undefined;
+  }
+
+  #live(): void {
+    if (this.#disposing) throw new DisposedError('ERR_DISPOSED', 'model is disposed');
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inflight.add(p);
+    const drop = () => this.#inflight.delete(p);
+    p.then(drop, drop);
+    return p;
+  }
+
+  /** Renders chat messages to the prompt the model sees (media markers where images go). */
+  formatPrompt(messages: ChatMessage[]): string {
+    this.#live();
+    const flat = flattenMessages(messages, this.info.mediaMarker);
+    return this.#model.applyTemplate(flat.messages, true);
+  }
+
+  /** Text -> token ids (special tokens parsed when `special`). */
+  async tokenize(text: string, options: { addSpecial?: boolean; special?: boolean } = {}): Promise<number[]> {
+    const callSite = new Error();
+    this.#live();
+    if (typeof text !== 'string') throw invalid('tokenize: text must be a string');
+    try {
+      return Array.from(await this.#track(this.#model.tokenize(text, options.addSpecial ?? false, options.special ?? true)));
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+  }
+
+  /** Token ids -> text (special tokens rendered when `special`). */
+  async detokenize(tokens: number[] | Int32Array, options: { special?: boolean } = {}): Promise<string> {
+    const callSite = new Error();
+    this.#live();
+    if (!Array.isArray(tokens) && !(tokens instanceof Int32Array)) throw invalid('detokenize: tokens must be an array of ids');
+    try {
+      return await this.#track(this.#model.detokenize(Int32Array.from(tokens), options.special ?? true));
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+  }
+
+  /** Generates an answer. Resolves with the whole text, usage and timings. */
+  generate(request: GenerateRequest): Promise<GenerateResult> {
+    return this.#run(request, undefined, new Error());
+  }
+
+  /** Generates an answer as a stream of text chunks; `.result` gives the final result. */
+  stream(request: GenerateRequest): GenerationStream {
+    const queue: StreamChunk[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    let failure: unknown;
+    // At most one chunk waits: a slow consumer gets larger chunks, not a growing queue.
+    const push = (c: StreamChunk) => {
+      const last = queue[queue.length - 1];
+      if (last) {
+        last.text += c.text;
+        if (c.tokens) last.tokens = [...(last.tokens ?? []), ...c.tokens];
+        if (c.logprobs) last.logprobs = [...(last.logprobs ?? []), ...c.logprobs];
+      } else queue.push(c);
+      wake?.();
+    };
+    const result = this.#run(request, push, new Error());
+    result.then(
+      () => { ended = true; wake?.(); },
+      (err) => { ended = true; failure = err; wake?.(); },
+    );
+    return {
+      result,
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          if (queue.length > 0) {
+            yield queue.shift()!;
+            continue;
+          }
+          if (ended) {
+            if (failure) throw failure;
+            return;
+          }
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+        }
+      },
+    };
+  }
+
+  #run(request: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error): Promise<GenerateResult> {
+    const p = this.#generate(request, onChunk, callSite);
+    p.catch(() => {}); // a stream's consumer may only iterate; the rejection is still delivered to `result`
+    return this.#track(p);
+  }
+
+  async #generate(request: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error): Promise<GenerateResult> {
+    this.#live();
+    if (!request || typeof request !== 'object') throw fromNative(invalid('generate: request object expected'), callSite);
+    checkInt('maxTokens', request.maxTokens, 0);
+    checkNum('temperature', request.temperature, 0, 100);
+    checkInt('topK', request.topK, 0);
+    checkNum('topP', request.topP, 0, 1);
+    checkNum('minP', request.minP, 0, 1);
+    checkNum('repeatPenalty', request.repeatPenalty, 0, 100);
+    checkInt('repeatLastN', request.repeatLastN, -1);
+    checkInt('seed', request.seed, 0, 0xffffffff);
+    if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
+      throw fromNative(invalid('stop must be an array of non-empty strings'), callSite);
+    }
+    const signal = request.signal;
+    if (signal?.aborted) throw abortedEarly('generation aborted before it started', callSite);
+
+    let prompt: string;
+    let inputs: ImageInput[];
+    try {
+      if ('messages' in request) {
+        const flat = flattenMessages(request.messages, this.info.mediaMarker);
+        prompt = this.#model.applyTemplate(flat.messages, true);
+        inputs = flat.images;
+      } else if (typeof request.prompt === 'string') {
+        prompt = request.prompt;
+        inputs = request.images ?? [];
+        if (!Array.isArray(inputs)) throw invalid('images must be an array');
+        const markers = prompt.split(this.info.mediaMarker).length - 1;
+        if (markers !== inputs.length) throw invalid(`the prompt has ${markers} media markers but ${inputs.length} images were given`);
+      } else {
+        throw invalid('generate: request needs `messages` or `prompt`');
+      }
+      if (prompt.length === 0) throw invalid('the prompt is empty');
+      if (inputs.length > 0 && !this.info.hasVision) {
+        throw makeError('ERR_NO_VISION', 'this model was loaded without a projector (mmproj): it cannot see images');
+      }
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+
+    let images: NativeImage[];
+    try {
+      images = await Promise.all(inputs.map((i) => decodeImage(i, request.image)));
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+    this.#live();
+    if (signal?.aborted) throw abortedEarly('generation aborted while its images were decoded', callSite);
+
+    const params: NativeGenerateParams = {
+      prompt,
+      addSpecial: 'addSpecial' in request ? request.addSpecial ?? true : true,
+      parseSpecial: true,
+      maxTokens: request.maxTokens ?? 512,
+      temperature: request.temperature ?? 0,
+      topK: request.topK,
+      topP: request.topP,
+      minP: request.minP,
+      repeatPenalty: request.repeatPenalty,
+      repeatLastN: request.repeatLastN,
+      seed: request.seed ?? Math.floor(Math.random() * 0xffffffff),
+      ignoreEos: request.ignoreEos ?? false,
+      stop: request.stop,
+      tokens: request.tokens ?? false,
+      logprobs: request.logprobs ?? false,
+    };
+    return new Promise<GenerateResult>((resolve, reject) => {
+      let text = '';
+      const tokens: number[] = [];
+      const logprobs: number[] = [];
+      let id = 0;
+      const onAbort = () => this.#engine.abort(id);
+      const onEvent = (ev: NativeEvent) => {
+        if (ev.text !== undefined || ev.tokens) {
+          const chunk: StreamChunk = { text: ev.text ?? '' };
+          text += chunk.text;
+          if (ev.tokens) tokens.push(...ev.tokens), (chunk.tokens = Array.from(ev.tokens));
+          if (ev.logprobs) logprobs.push(...ev.logprobs), (chunk.logprobs = Array.from(ev.logprobs));
+          if (onChunk) {
+            try {
+              onChunk(chunk);
+            } catch {
+              /* a throwing consumer must not break generation */
+            }
+          }
+        }
+        if (!ev.done) return;
+        signal?.removeEventListener('abort', onAbort);
+        const result: GenerateResult = { text, finishReason: ev.done.finishReason, usage: ev.done.usage, timings: ev.done.timings };
+        if (request.tokens) result.tokens = tokens;
+        if (request.logprobs) result.logprobs = logprobs;
+        if (ev.error) {
+          const err = fromNative(makeError(ev.error.code, ev.error.message), callSite);
+          if (err instanceof AbortError) err.result = result;
+          reject(err);
+        } else resolve(result);
+      };
+      try {
+        id = this.#engine.generate(params, images, onEvent);
+      } catch (err) {
+        reject(fromNative(err, callSite));
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Releases the engine and the model. Generations in flight end with a {@link DisposedError};
+   * resolves once every native resource is freed. Idempotent.
+   */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      await this.#engine.dispose();
+      await Promise.allSettled([...this.#inflight]);
+      await this.#model.dispose();
+    })();
+    return this.#disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+}
+
+export { SmolVLMError };

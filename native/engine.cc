@@ -1,0 +1,615 @@
+#include "engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "errors.h"
+#include "jobs.h"
+#include "log.h"
+
+namespace smolvlm {
+
+namespace {
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+void BatchAdd(llama_batch &b, llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
+  b.token[b.n_tokens] = t;
+  b.pos[b.n_tokens] = pos;
+  b.n_seq_id[b.n_tokens] = 1;
+  b.seq_id[b.n_tokens][0] = seq;
+  b.logits[b.n_tokens] = logits;
+  b.n_tokens++;
+}
+
+std::string Piece(const llama_vocab *vocab, llama_token t) {
+  char buf[256];
+  int32_t n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, true);
+  if (n >= 0) return std::string(buf, n);
+  std::string big(-n, '\0');
+  n = llama_token_to_piece(vocab, t, big.data(), static_cast<int32_t>(big.size()), 0, true);
+  big.resize(n > 0 ? n : 0);
+  return big;
+}
+
+float LogProb(const float *logits, int32_t n_vocab, llama_token t) {
+  float max = -INFINITY;
+  for (int32_t i = 0; i < n_vocab; i++) max = std::max(max, logits[i]);
+  double sum = 0;
+  for (int32_t i = 0; i < n_vocab; i++) sum += std::exp(static_cast<double>(logits[i] - max));
+  return static_cast<float>(logits[t] - max - std::log(sum));
+}
+
+// Every live engine, so that exit paths that skip finalizers can still stop their threads
+// before static destructors unload the code they run.
+std::mutex g_engines_mu;
+std::set<EngineCore *> g_engines;
+
+bool AbortDecode(void *ud) {
+  auto *flags = static_cast<std::pair<const std::atomic<bool> *, const Request *const *> *>(ud);
+  if (flags->first->load()) return true;
+  const Request *sole = *flags->second;
+  return sole != nullptr && sole->aborted.load();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// EngineCore
+
+EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : model_(std::move(model)), opt_(opt) {
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = opt_.n_ctx;
+  cp.n_batch = opt_.n_batch;
+  cp.n_ubatch = std::min(opt_.n_ubatch, opt_.n_batch);
+  cp.n_seq_max = opt_.n_parallel;
+  cp.kv_unified = true;  // one pool of cells: a single request may use the whole context
+  if (opt_.n_threads > 0) cp.n_threads = opt_.n_threads;
+  if (opt_.n_threads_batch > 0) cp.n_threads_batch = opt_.n_threads_batch;
+  else if (opt_.n_threads > 0) cp.n_threads_batch = opt_.n_threads;
+  cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt_.flash_attn);
+  cp.type_k = static_cast<ggml_type>(opt_.type_k);
+  cp.type_v = static_cast<ggml_type>(opt_.type_v);
+  cp.no_perf = true;
+  log::ClearLastError();
+  ctx_ = llama_init_from_model(model_->model, cp);
+  if (!ctx_) {
+    std::string why = log::LastError();
+    throw Error(code::OUT_OF_MEMORY, "failed to create a context of " + std::to_string(opt_.n_ctx) + " tokens" +
+                                         (why.empty() ? "" : ": " + why));
+  }
+  n_ctx_ = llama_n_ctx(ctx_);
+  opt_.n_batch = llama_n_batch(ctx_);
+  batch_ = llama_batch_init(static_cast<int32_t>(opt_.n_batch), 0, 1);
+  slots_.resize(opt_.n_parallel);
+  std::lock_guard<std::mutex> lock(g_engines_mu);
+  g_engines.insert(this);
+}
+
+EngineCore::~EngineCore() {
+  Stop();
+  std::lock_guard<std::mutex> lock(g_engines_mu);
+  g_engines.erase(this);
+}
+
+void EngineCore::StopAll() {
+  std::lock_guard<std::mutex> lock(g_engines_mu);
+  for (EngineCore *e : g_engines) e->Stop();
+}
+
+void EngineCore::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EngineCore::Submit(std::shared_ptr<Request> req) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      req->emitter->Finish({"abort", code::DISPOSED, "engine is disposed"});
+      return;
+    }
+    live_[req->id] = req;
+    queue_.push_back(std::move(req));
+  }
+  cv_.notify_one();
+}
+
+bool EngineCore::Abort(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) return false;
+  it->second->aborted = true;
+  cv_.notify_one();
+  return true;
+}
+
+void EngineCore::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    stop_flag_ = true;
+    // also cuts short an image encode in progress (the projector watches the request's flag)
+    for (auto &[id, r] : live_) r->aborted = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (ctx_) {
+    llama_batch_free(batch_);
+    llama_free(ctx_);
+    ctx_ = nullptr;
+  }
+}
+
+std::vector<std::shared_ptr<Request>> EngineCore::Active() const {
+  std::vector<std::shared_ptr<Request>> out;
+  for (const auto &s : slots_)
+    if (s) out.push_back(s);
+  return out;
+}
+
+void EngineCore::Run() {
+  std::pair<const std::atomic<bool> *, const Request *const *> abort_flags{&stop_flag_, &sole_};
+  llama_set_abort_callback(ctx_, AbortDecode, &abort_flags);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || waiting_ || !Active().empty(); });
+      if (stopping_) break;
+    }
+    // Admit as many queued requests as slots and KV reservations allow.
+    for (;;) {
+      std::shared_ptr<Request> next = waiting_;
+      if (!next) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty()) break;
+        next = queue_.front();
+        queue_.pop_front();
+      }
+      if (!Admit(next)) break;
+    }
+    for (auto &s : Active()) {
+      if (s->aborted) Finish(*s, "abort", code::ABORTED, "generation aborted");
+    }
+    if (!Active().empty()) Step();
+  }
+  // Disposal: everything still pending ends with ERR_DISPOSED.
+  std::deque<std::shared_ptr<Request>> rest;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rest.swap(queue_);
+  }
+  if (waiting_) rest.push_front(waiting_);
+  waiting_.reset();
+  for (auto &s : Active()) Finish(*s, "abort", code::DISPOSED, "engine disposed during generation");
+  for (auto &r : rest) {
+    r->emitter->Finish({"abort", code::DISPOSED, "engine disposed before the request started"});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.clear();
+  llama_set_abort_callback(ctx_, nullptr, nullptr);
+}
+
+// Tokenizes and reserves KV cells. Returns false when the request must wait for room.
+bool EngineCore::Admit(std::shared_ptr<Request> &req) {
+  if (req->aborted) {
+    if (waiting_ == req) waiting_.reset();
+    Emitter::Final f{"abort", code::ABORTED, "generation aborted before it started"};
+    req->emitter->Finish(f);
+    std::lock_guard<std::mutex> lock(mu_);
+    live_.erase(req->id);
+    return true;
+  }
+  auto free_slot = std::find(slots_.begin(), slots_.end(), nullptr);
+  if (free_slot == slots_.end()) {
+    waiting_ = req;
+    return false;
+  }
+  if (!req->prepared) {
+    req->t_start = Clock::now();
+    req->prepared = true;
+    try {
+      Prepare(*req);
+    } catch (const Error &e) {
+      if (waiting_ == req) waiting_.reset();
+      req->emitter->Finish({"abort", e.code, e.what()});
+      std::lock_guard<std::mutex> lock(mu_);
+      live_.erase(req->id);
+      return true;
+    }
+  }
+  const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
+  const int32_t want = req->params.max_tokens < 0 ? n_ctx : std::min(n_ctx, req->n_prompt + req->params.max_tokens);
+  if (reserved_ + want > n_ctx && !Active().empty()) {
+    waiting_ = req;
+    return false;
+  }
+  waiting_.reset();
+  req->reservation = want;
+  reserved_ += want;
+  req->sampler = MakeSampler(model_->vocab(), req->params.sampling);
+  *free_slot = req;
+  return true;
+}
+
+void EngineCore::Prepare(Request &req) {
+  const RequestParams &p = req.params;
+  if (model_->mtmd) {
+    std::vector<const mtmd_bitmap *> bitmaps;
+    for (auto &b : req.bitmaps) bitmaps.push_back(b.ptr.get());
+    mtmd_input_text text{p.prompt.c_str(), p.prompt.size(), p.add_special, p.parse_special};
+    req.chunks.ptr.reset(mtmd_input_chunks_init());
+    log::ClearLastError();
+    int32_t res = mtmd_tokenize(model_->mtmd, req.chunks.ptr.get(), &text, bitmaps.data(), bitmaps.size());
+    if (res == 1) throw Error(code::INVALID_ARGUMENT, "the number of images does not match the number of media markers in the prompt");
+    if (res != 0) throw Error(code::IMAGE_INVALID, "image preprocessing failed: " + log::LastError());
+    req.bitmaps.clear();  // the chunks hold the preprocessed pixels now
+    for (size_t i = 0; i < req.chunks.size(); i++) {
+      const mtmd_input_chunk *c = req.chunks[i];
+      Request::Segment seg;
+      if (mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+        size_t n = 0;
+        const llama_token *t = mtmd_input_chunk_get_tokens_text(c, &n);
+        seg.tokens.assign(t, t + n);
+        req.n_prompt += static_cast<int32_t>(n);
+      } else {
+        seg.media = c;
+        int32_t n = static_cast<int32_t>(mtmd_input_chunk_get_n_tokens(c));
+        req.n_prompt += n;
+        req.n_image_tokens += n;
+      }
+      req.segments.push_back(std::move(seg));
+    }
+  } else {
+    if (!req.bitmaps.empty()) throw Error(code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
+    const llama_vocab *vocab = model_->vocab();
+    int32_t n = -llama_tokenize(vocab, p.prompt.data(), static_cast<int32_t>(p.prompt.size()), nullptr, 0, p.add_special, p.parse_special);
+    Request::Segment seg;
+    seg.tokens.resize(std::max(n, 0));
+    if (n > 0) llama_tokenize(vocab, p.prompt.data(), static_cast<int32_t>(p.prompt.size()), seg.tokens.data(), n, p.add_special, p.parse_special);
+    req.n_prompt = n;
+    req.segments.push_back(std::move(seg));
+  }
+  if (req.n_prompt == 0) throw Error(code::INVALID_ARGUMENT, "the prompt is empty");
+  if (req.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
+  if (req.n_prompt >= static_cast<int32_t>(n_ctx_)) {
+    throw Error(code::CONTEXT_FULL, "the prompt is " + std::to_string(req.n_prompt) + " tokens, the context holds " +
+                                        std::to_string(n_ctx_) + ": shorten it or raise contextSize");
+  }
+}
+
+void EngineCore::Step() {
+  llama_batch &b = batch_;
+  b.n_tokens = 0;
+  const int32_t cap = static_cast<int32_t>(opt_.n_batch);
+  struct Entry { Request *req; int32_t index; };
+  std::vector<Entry> outputs;
+  std::vector<std::pair<Request *, int32_t>> advanced;  // prompt tokens added per request
+  Request *media = nullptr;
+
+  // One decode token for each generating slot.
+  for (size_t s = 0; s < slots_.size(); s++) {
+    Request *r = slots_[s].get();
+    if (!r || !r->generating) continue;
+    outputs.push_back({r, b.n_tokens});
+    BatchAdd(b, r->last_token, r->n_past, static_cast<llama_seq_id>(s), true);
+  }
+  // Prompt tokens of prefilling slots, as far as the batch has room.
+  for (size_t s = 0; s < slots_.size() && b.n_tokens < cap; s++) {
+    Request *r = slots_[s].get();
+    if (!r || r->generating) continue;
+    const Request::Segment &seg = r->segments[r->segment];
+    if (seg.media) {
+      if (!media) media = r;
+      continue;
+    }
+    const bool last_segment = r->segment + 1 == r->segments.size();
+    int32_t added = 0;
+    while (r->offset + added < seg.tokens.size() && b.n_tokens < cap) {
+      const bool is_last = last_segment && r->offset + added + 1 == seg.tokens.size();
+      if (is_last) outputs.push_back({r, b.n_tokens});
+      BatchAdd(b, seg.tokens[r->offset + added], r->n_past + added, static_cast<llama_seq_id>(s), is_last);
+      added++;
+    }
+    advanced.push_back({r, added});
+  }
+
+  if (b.n_tokens > 0) {
+    // Only a batch that serves a single request may be cut short by that request's abort.
+    Request *first = outputs.empty() ? (advanced.empty() ? nullptr : advanced[0].first) : outputs[0].req;
+    bool single = true;
+    for (auto &o : outputs) single &= o.req == first;
+    for (auto &a : advanced) single &= a.first == first;
+    sole_ = single ? first : nullptr;
+    int32_t rc = llama_decode(ctx_, b);
+    sole_ = nullptr;
+    if (rc != 0) {
+      const bool aborted = rc == 2 && !stop_flag_;
+      for (auto &s : Active()) {
+        bool involved = false;
+        for (auto &o : outputs) involved |= o.req == s.get();
+        for (auto &a : advanced) involved |= a.first == s.get();
+        if (!involved) continue;
+        if (aborted && s->aborted) Finish(*s, "abort", code::ABORTED, "generation aborted");
+        else if (!stop_flag_) Finish(*s, "abort", code::INTERNAL, "llama_decode failed with code " + std::to_string(rc));
+      }
+      return;
+    }
+    for (auto &[r, n] : advanced) {
+      r->n_past += n;
+      r->offset += n;
+      if (r->offset == r->segments[r->segment].tokens.size()) {
+        r->segment++;
+        r->offset = 0;
+      }
+    }
+    for (auto &o : outputs) {
+      if (!o.req->generating) {
+        o.req->generating = true;
+      } else {
+        o.req->n_past += 1;
+      }
+      Sample(*o.req, o.index);
+    }
+  }
+
+  // At most one image (run of consecutive image chunks) per step, so generating slots keep going.
+  if (media) EncodeMedia(*media);
+}
+
+// Encodes the run of image chunks at the request's current segment and decodes their embeddings
+// into its sequence, exactly as llama-mtmd-cli does (mtmd_batch, then mtmd_helper_decode_image_chunk).
+bool EngineCore::EncodeMedia(Request &req) {
+  const llama_seq_id seq = static_cast<llama_seq_id>(std::find_if(slots_.begin(), slots_.end(), [&](auto &s) { return s.get() == &req; }) - slots_.begin());
+  mtmd::batch_ptr mbatch(mtmd_batch_init(model_->mtmd));
+  size_t end = req.segment;
+  while (end < req.segments.size() && req.segments[end].media) {
+    int32_t rc = mtmd_batch_add_chunk(mbatch.get(), req.segments[end].media);
+    if (rc != 0 && end > req.segment) break;  // batch full or incompatible: the rest goes next step
+    if (rc != 0) {
+      Finish(req, "abort", code::INTERNAL, "cannot encode image chunk (mtmd_batch_add_chunk: " + std::to_string(rc) + ")");
+      return false;
+    }
+    end++;
+  }
+  int32_t rc;
+  {
+    std::lock_guard<std::mutex> lock(model_->encode_mu);
+    model_->encode_abort = &req.aborted;
+    auto t0 = Clock::now();
+    log::ClearLastError();
+    rc = mtmd_batch_encode(mbatch.get());
+    req.encode_ms += Ms(t0, Clock::now());
+    model_->encode_abort = nullptr;
+  }
+  if (req.aborted || stop_flag_) {
+    if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image encoding");
+    return false;
+  }
+  if (rc != 0) {
+    Finish(req, "abort", code::IMAGE_INVALID, "image encoding failed: " + log::LastError());
+    return false;
+  }
+  for (; req.segment < end; req.segment++) {
+    const mtmd_input_chunk *chunk = req.segments[req.segment].media;
+    float *embd = mtmd_batch_get_output_embd(mbatch.get(), chunk);
+    llama_pos new_n_past = req.n_past;
+    sole_ = &req;
+    rc = mtmd_helper_decode_image_chunk(model_->mtmd, ctx_, chunk, embd, req.n_past, seq, static_cast<int32_t>(opt_.n_batch),
+                                        &new_n_past, nullptr, nullptr);
+    sole_ = nullptr;
+    if (req.aborted || stop_flag_) {
+      if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image prefill");
+      return false;
+    }
+    if (rc != 0) {
+      Finish(req, "abort", code::INTERNAL, "decoding image embeddings failed (" + std::to_string(rc) + ")");
+      return false;
+    }
+    req.n_past = new_n_past;
+  }
+  req.offset = 0;
+  return true;
+}
+
+void EngineCore::Sample(Request &req, int32_t index) {
+  const llama_vocab *vocab = model_->vocab();
+  const llama_token t = llama_sampler_sample(req.sampler, ctx_, index);
+  if (req.n_generated == 0) req.t_first = Clock::now();
+  req.n_generated++;
+  if (llama_vocab_is_eog(vocab, t)) {
+    req.n_generated--;  // the end-of-generation token is not part of the answer
+    Finish(req, "stop");
+    return;
+  }
+  std::optional<float> logprob;
+  if (req.params.want_logprobs) logprob = LogProb(llama_get_logits_ith(ctx_, index), llama_vocab_n_tokens(vocab), t);
+  bool stopped = false;
+  std::string delta = req.stream.Push(Piece(vocab, t), stopped);
+  req.emitter->Delta(delta, req.params.want_tokens ? std::optional<llama_token>(t) : std::nullopt, logprob);
+  if (stopped) {
+    Finish(req, "stop");
+  } else if (req.params.max_tokens >= 0 && req.n_generated >= req.params.max_tokens) {
+    Finish(req, "length");
+  } else if (req.n_prompt + req.n_generated > req.reservation) {  // no KV cell left to decode it
+    Finish(req, "length");
+  } else {
+    req.last_token = t;
+  }
+}
+
+void EngineCore::Finish(Request &req, const std::string &reason, const char *err_code, const std::string &err_msg) {
+  std::string rest = req.stream.Flush();
+  if (!rest.empty() && !err_code) req.emitter->Delta(rest, std::nullopt, std::nullopt);
+  const auto now = Clock::now();
+  Emitter::Final f;
+  f.finish_reason = reason;
+  if (err_code) {
+    f.error_code = err_code;
+    f.error_message = err_msg;
+  }
+  f.prompt_tokens = req.n_prompt;
+  f.image_tokens = req.n_image_tokens;
+  f.completion_tokens = req.n_generated;
+  f.image_encode_ms = req.encode_ms;
+  f.total_ms = Ms(req.t_submit, now);
+  if (req.n_generated > 0 || req.generating) {
+    const auto first = req.n_generated > 0 ? req.t_first : now;
+    f.ttft_ms = Ms(req.t_submit, first);
+    f.prompt_eval_ms = std::max(0.0, Ms(req.t_start, first) - req.encode_ms);
+    f.generation_ms = Ms(first, now);
+  }
+  req.emitter->Finish(f);
+  for (auto &s : slots_) {
+    if (s.get() == &req) {
+      llama_memory_seq_rm(llama_get_memory(ctx_), static_cast<llama_seq_id>(&s - slots_.data()), -1, -1);
+      reserved_ -= req.reservation;
+      req.reservation = 0;
+      std::shared_ptr<Request> keep = std::move(s);
+      s.reset();
+      std::lock_guard<std::mutex> lock(mu_);
+      live_.erase(keep->id);
+      return;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.erase(req.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine (JS object)
+
+Napi::FunctionReference Engine::constructor;
+
+Napi::Function Engine::Init(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "Engine",
+                                  {
+                                      InstanceMethod<&Engine::Generate>("generate"),
+                                      InstanceMethod<&Engine::Abort>("abort"),
+                                      InstanceMethod<&Engine::Info>("info"),
+                                      InstanceMethod<&Engine::Dispose>("dispose"),
+                                  });
+  constructor = Napi::Persistent(fn);
+  constructor.SuppressDestruct();
+  return fn;
+}
+
+Engine::Engine(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Engine>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) ThrowInvalid(info.Env(), "Engine cannot be constructed directly");
+  core_ = *info[0].As<Napi::External<std::shared_ptr<EngineCore>>>().Data();
+}
+
+Napi::Value Engine::Create(Napi::Env env, std::shared_ptr<ModelHandle> model, Napi::Object o) {
+  EngineOptions opt;
+  auto u32 = [&](const char *k, uint32_t def) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : def; };
+  auto i32 = [&](const char *k, int32_t def) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Int32Value() : def; };
+  opt.n_ctx = u32("contextSize", opt.n_ctx);
+  opt.n_batch = u32("batchSize", opt.n_batch);
+  opt.n_ubatch = u32("ubatchSize", opt.n_ubatch);
+  opt.n_parallel = std::max<uint32_t>(1, u32("parallel", 1));
+  opt.n_threads = i32("threads", 0);
+  opt.n_threads_batch = i32("threadsBatch", 0);
+  opt.flash_attn = i32("flashAttn", LLAMA_FLASH_ATTN_TYPE_AUTO);
+  opt.type_k = i32("typeK", GGML_TYPE_F16);
+  opt.type_v = i32("typeV", GGML_TYPE_F16);
+  auto core = std::make_shared<std::shared_ptr<EngineCore>>();
+  return RunOffThread(
+      env, "smolvlm:context",
+      [core, model, opt] {
+        *core = std::make_shared<EngineCore>(model, opt);
+        (*core)->Start();
+      },
+      [core](Napi::Env env) -> Napi::Value {
+        return constructor.New({Napi::External<std::shared_ptr<EngineCore>>::New(env, core.get())});
+      });
+}
+
+Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!core_) throw ToJsError(env, code::DISPOSED, "engine is disposed");
+  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsFunction()) {
+    ThrowInvalid(env, "generate(params, images, onEvent) expected");
+  }
+  Napi::Object p = info[0].As<Napi::Object>();
+  auto req = std::make_shared<Request>();
+  req->t_submit = Clock::now();
+  RequestParams &rp = req->params;
+  if (!p.Get("prompt").IsString()) ThrowInvalid(env, "generate: prompt must be a string");
+  rp.prompt = p.Get("prompt").As<Napi::String>().Utf8Value();
+  auto num = [&](const char *k, double def) { return p.Has(k) && p.Get(k).IsNumber() ? p.Get(k).As<Napi::Number>().DoubleValue() : def; };
+  auto flag = [&](const char *k, bool def) { return p.Has(k) && p.Get(k).IsBoolean() ? p.Get(k).As<Napi::Boolean>().Value() : def; };
+  rp.add_special = flag("addSpecial", true);
+  rp.parse_special = flag("parseSpecial", true);
+  rp.max_tokens = static_cast<int32_t>(num("maxTokens", -1));
+  rp.sampling.temperature = static_cast<float>(num("temperature", 0));
+  rp.sampling.top_k = static_cast<int32_t>(num("topK", 40));
+  rp.sampling.top_p = static_cast<float>(num("topP", 0.95));
+  rp.sampling.min_p = static_cast<float>(num("minP", 0.05));
+  rp.sampling.repeat_penalty = static_cast<float>(num("repeatPenalty", 1.0));
+  rp.sampling.repeat_last_n = static_cast<int32_t>(num("repeatLastN", 64));
+  rp.sampling.seed = static_cast<uint32_t>(num("seed", LLAMA_DEFAULT_SEED));
+  rp.sampling.ignore_eos = flag("ignoreEos", false);
+  rp.want_tokens = flag("tokens", false);
+  rp.want_logprobs = flag("logprobs", false);
+  if (p.Has("stop") && p.Get("stop").IsArray()) {
+    Napi::Array stops = p.Get("stop").As<Napi::Array>();
+    for (uint32_t i = 0; i < stops.Length(); i++) rp.stop.push_back(stops.Get(i).ToString().Utf8Value());
+  }
+  req->stream = TextStream(rp.stop);
+
+  Napi::Array images = info[1].As<Napi::Array>();
+  if (images.Length() > 0 && !core_->model()->mtmd) {
+    throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
+  }
+  for (uint32_t i = 0; i < images.Length(); i++) {
+    Napi::Object im = images.Get(i).As<Napi::Object>();
+    if (!im.Get("data").IsTypedArray()) throw ToJsError(env, code::IMAGE_INVALID, "image data must be a Uint8Array of RGB pixels");
+    auto data = im.Get("data").As<Napi::Uint8Array>();
+    uint32_t w = im.Get("width").ToNumber().Uint32Value(), h = im.Get("height").ToNumber().Uint32Value();
+    if (w == 0 || h == 0 || static_cast<uint64_t>(w) * h * 3 != data.ByteLength()) {
+      throw ToJsError(env, code::IMAGE_INVALID, "image buffer is " + std::to_string(data.ByteLength()) + " bytes, expected width*height*3 = " +
+                                                    std::to_string(static_cast<uint64_t>(w) * h * 3));
+    }
+    mtmd::bitmap bm(w, h, data.Data());  // copies the pixels: JS may reuse its buffer
+    if (im.Has("id") && im.Get("id").IsString()) bm.set_id(im.Get("id").As<Napi::String>().Utf8Value().c_str());
+    req->bitmaps.push_back(std::move(bm));
+  }
+  req->id = next_id_++;
+  req->emitter = std::make_shared<Emitter>(env, info[2].As<Napi::Function>());
+  req->emitter->self = req->emitter;
+  core_->Submit(req);
+  return Napi::Number::New(env, static_cast<double>(req->id));
+}
+
+Napi::Value Engine::Abort(const Napi::CallbackInfo &info) {
+  if (!core_ || info.Length() < 1 || !info[0].IsNumber()) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), core_->Abort(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value())));
+}
+
+Napi::Value Engine::Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!core_) throw ToJsError(env, code::DISPOSED, "engine is disposed");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("contextSize", core_->n_ctx());
+  o.Set("parallel", core_->options().n_parallel);
+  o.Set("batchSize", core_->options().n_batch);
+  return o;
+}
+
+Napi::Value Engine::Dispose(const Napi::CallbackInfo &info) {
+  auto core = std::make_shared<std::shared_ptr<EngineCore>>(std::move(core_));
+  core_.reset();
+  return RunOffThread(
+      info.Env(), "smolvlm:dispose",
+      [core] {
+        if (*core) (*core)->Stop();
+        core->reset();
+      },
+      [](Napi::Env env) { return env.Undefined(); });
+}
+
+}  // namespace smolvlm

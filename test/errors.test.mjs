@@ -1,0 +1,127 @@
+// Bad input: each a typed error with a stable code; the process and the model stay usable.
+import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  ContextFullError, ImageError, InvalidArgumentError, loadModel, ModelLoadError, ProjectorMismatchError, SmolVLMError,
+} from '../dist/index.js';
+import { ensureFixture, ensureTestImages, loadTiny, tempDir, userMessage } from './helpers.mjs';
+
+let files, dir, images;
+before(async () => {
+  files = await ensureFixture({ size: 'tiny' });
+  images = await ensureTestImages();
+  dir = tempDir();
+});
+
+async function loadErr(options) {
+  const err = await loadModel({ threads: 2, ...options }).catch((e) => e);
+  assert.ok(err instanceof SmolVLMError, `typed error, got ${err}`);
+  assert.ok(err.stack.includes('errors.test.mjs'), 'the call site is in the stack');
+  return err;
+}
+
+describe('loading', () => {
+  test('missing model file', async () => {
+    const err = await loadErr({ model: join(dir, 'nope.gguf') });
+    assert.ok(err instanceof ModelLoadError);
+    assert.equal(err.code, 'ERR_MODEL_NOT_FOUND');
+  });
+
+  test('a directory', async () => {
+    const d = join(dir, 'adir.gguf');
+    mkdirSync(d, { recursive: true });
+    const err = await loadErr({ model: d });
+    assert.equal(err.code, 'ERR_MODEL_UNREADABLE');
+  });
+
+  test('random bytes', async () => {
+    const p = join(dir, 'random.gguf');
+    writeFileSync(p, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24)));
+    const err = await loadErr({ model: p });
+    assert.equal(err.code, 'ERR_NOT_GGUF');
+  });
+
+  test('truncated GGUF (header only, and half the file)', async () => {
+    for (const fraction of [0.001, 0.5]) {
+      const p = join(dir, `truncated-${fraction}.gguf`);
+      const size = Math.floor(statSync(files.model).size * fraction);
+      const buf = Buffer.alloc(size);
+      const fd = openSync(files.model, 'r');
+      readSync(fd, buf, 0, size, 0);
+      closeSync(fd);
+      writeFileSync(p, buf);
+      const err = await loadErr({ model: p, mmproj: files.mmproj });
+      assert.equal(err.code, 'ERR_MODEL_INVALID', `${fraction}: ${err.message}`);
+    }
+  });
+
+  test('text GGUF given as projector', async () => {
+    const err = await loadErr({ model: files.model, mmproj: files.model });
+    assert.ok(err instanceof ProjectorMismatchError);
+    assert.equal(err.code, 'ERR_PROJECTOR_MISMATCH');
+  });
+
+  test('projector given as model', async () => {
+    const err = await loadErr({ model: files.mmproj });
+    assert.equal(err.code, 'ERR_MODEL_INVALID');
+    assert.match(err.message, /projector/);
+  });
+
+  test('invalid options', async () => {
+    await assert.rejects(loadModel({}), InvalidArgumentError);
+    await assert.rejects(loadModel({ model: files.model, contextSize: -1 }), (e) => e.code === 'ERR_INVALID_ARGUMENT');
+    await assert.rejects(loadModel({ model: files.model, kvCacheType: 'q3' }), InvalidArgumentError);
+  });
+});
+
+describe('generating', () => {
+  let vlm;
+  before(async () => {
+    vlm = await loadTiny({ contextSize: 256 });
+  });
+  after(() => vlm?.dispose());
+
+  const cases = [
+    ['empty messages', { messages: [] }, 'ERR_INVALID_ARGUMENT'],
+    ['no content', { messages: [{ role: 'user', content: '' }] }, 'ERR_INVALID_ARGUMENT'],
+    ['bad role', { messages: [{ role: 'robot', content: 'hi' }] }, 'ERR_INVALID_ARGUMENT'],
+    ['bad part', { messages: [{ role: 'user', content: [{ type: 'video' }] }] }, 'ERR_INVALID_ARGUMENT'],
+    ['neither messages nor prompt', {}, 'ERR_INVALID_ARGUMENT'],
+    ['markers and images disagree', { prompt: 'no marker here', images: ['x.png'] }, 'ERR_INVALID_ARGUMENT'],
+    ['bad temperature', { messages: [{ role: 'user', content: 'hi' }], temperature: -1 }, 'ERR_INVALID_ARGUMENT'],
+    ['bad maxTokens', { messages: [{ role: 'user', content: 'hi' }], maxTokens: 1.5 }, 'ERR_INVALID_ARGUMENT'],
+    ['missing image file', { messages: userMessage('/nonexistent/x.png', 'hi') }, 'ERR_IMAGE_INVALID'],
+    ['image that is not an image', { messages: userMessage(Buffer.from('not an image at all'), 'hi') }, 'ERR_IMAGE_INVALID'],
+    ['raw pixels of the wrong size', { messages: userMessage({ data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, 'hi') }, 'ERR_IMAGE_INVALID'],
+    ['prompt longer than the context', { messages: [{ role: 'user', content: 'word '.repeat(400) }] }, 'ERR_CONTEXT_FULL'],
+  ];
+  for (const [name, request, code] of cases) {
+    test(name, async () => {
+      const err = await vlm.generate(request).catch((e) => e);
+      assert.ok(err instanceof SmolVLMError, `typed error for ${name}: ${err}`);
+      assert.equal(err.code, code, err.message);
+      if (code === 'ERR_CONTEXT_FULL') assert.ok(err instanceof ContextFullError);
+      if (code === 'ERR_IMAGE_INVALID') assert.ok(err instanceof ImageError);
+      assert.ok(err.stack.includes('errors.test.mjs'), 'the call site is in the stack');
+    });
+  }
+
+  test('the model is still usable after all of that', async () => {
+    const r = await vlm.generate({ messages: userMessage(images.square, 'Hi'), maxTokens: 4 });
+    assert.equal(r.usage.completionTokens, 4);
+  });
+
+  test('a text-only model refuses images with a typed error', async () => {
+    const text = await loadModel({ model: files.model, threads: 2, contextSize: 512 });
+    try {
+      const err = await text.generate({ messages: userMessage(images.square, 'hi') }).catch((e) => e);
+      assert.equal(err.code, 'ERR_NO_VISION');
+      const ok = await text.generate({ messages: userMessage(null, 'hi'), maxTokens: 2 });
+      assert.equal(ok.usage.completionTokens, 2);
+    } finally {
+      await text.dispose();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+// Streaming: deltas add up to the final text, characters are never split, text arrives early.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
+import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const addon = require('node-gyp-build')(new URL('..', import.meta.url).pathname);
+
+let vlm, images;
+before(async () => {
+  vlm = await loadTiny();
+  images = await ensureTestImages();
+});
+after(() => vlm?.dispose());
+
+test('deltas concatenate to the final text; the first arrives before generation ends', async () => {
+  const s = vlm.stream({ messages: userMessage(images.landscape, 'Describe this image.'), maxTokens: 40 });
+  let text = '';
+  let firstAt, chunks = 0;
+  for await (const chunk of s) {
+    firstAt ??= performance.now();
+    text += chunk.text;
+    chunks++;
+  }
+  const result = await s.result;
+  const endAt = performance.now();
+  assert.equal(text, result.text);
+  assert.ok(chunks > 1, `several chunks (${chunks})`);
+  assert.ok(firstAt < endAt - 1, 'first delta before the end');
+  assert.equal(result.usage.completionTokens, 40);
+  assert.equal(result.finishReason, 'length');
+});
+
+test('multi-byte UTF-8 split across tokens arrives intact', async () => {
+  // Sampling with a fixed seed; the precondition below proves the run really splits characters.
+  const s = vlm.stream({ prompt: 'Écris en 日本語 😀:', maxTokens: 200, temperature: 1.5, topK: 0, topP: 1, minP: 0, seed: 7, tokens: true });
+  let text = '';
+  const tokens = [];
+  for await (const chunk of s) {
+    text += chunk.text;
+    tokens.push(...chunk.tokens);
+    assert.ok(!/[\uD800-\uDBFF]$/.test(chunk.text), 'no chunk ends in half a surrogate pair');
+  }
+  const result = await s.result;
+  const pieces = await Promise.all(tokens.map((t) => vlm.detokenize([t])));
+  const partial = pieces.filter((p) => p.includes('\uFFFD')).length;
+  assert.ok(partial > 0, 'precondition: some tokens hold only part of a character');
+  assert.equal(text, result.text);
+  assert.equal(text, await vlm.detokenize(tokens), 'same as decoding all bytes at once');
+  assert.ok(/[^\x00-\x7F]/.test(text), 'the answer has non-ASCII characters');
+});
+
+test('native text stream: UTF-8 boundaries and stop strings', () => {
+  const bytes = Buffer.from('héllo 😀 wörld, 日本');
+  // every byte its own piece: the worst case
+  const pieces = [...bytes].map((b) => Buffer.from([b]));
+  const { chunks, stopped } = addon._testTextStream(pieces, []);
+  assert.equal(stopped, -1);
+  for (const c of chunks) assert.ok(!c.toString('utf8').includes('\uFFFD'), `chunk ${c.toString('hex')} is whole characters`);
+  assert.deepEqual(Buffer.concat(chunks), bytes);
+
+  const stop = addon._testTextStream(['Hello wo', 'rld! More'].map((s) => Buffer.from(s)), ['world']);
+  assert.equal(stop.stopped, 1);
+  assert.equal(Buffer.concat(stop.chunks).toString(), 'Hello ');
+  assert.equal(stop.chunks[0].toString(), 'Hello ', 'the possible start of a stop string is held back');
+
+  const notStop = addon._testTextStream(['Hello wo', 'nderful'].map((s) => Buffer.from(s)), ['world']);
+  assert.equal(Buffer.concat(notStop.chunks).toString(), 'Hello wonderful');
+
+  const invalid = addon._testTextStream([Buffer.from([0xe4, 0xb8]), Buffer.from('A')], []);
+  assert.equal(invalid.chunks[0].length, 0, 'an incomplete character waits');
+  assert.equal(Buffer.concat(invalid.chunks).toString('hex'), 'e4b841', 'invalid bytes are released as they are');
+});
+
+test('stop strings end generation and are not part of the text', async () => {
+  const base = await vlm.generate({ messages: userMessage(images.square, 'Describe this image.'), maxTokens: 30 });
+  const words = base.text.trim().split(/\s+/);
+  assert.ok(words.length >= 3, 'precondition: a few words');
+  const stop = words[2].slice(0, 3);
+  const cut = await vlm.generate({ messages: userMessage(images.square, 'Describe this image.'), maxTokens: 30, stop: [stop] });
+  assert.equal(cut.finishReason, 'stop');
+  assert.equal(cut.text, base.text.slice(0, base.text.indexOf(stop)));
+});
+
+test('token ids and log-probs on request', async () => {
+  const r = await vlm.generate({ messages: userMessage(images.square, 'Hi'), maxTokens: 8, tokens: true, logprobs: true });
+  assert.equal(r.tokens.length, 8);
+  assert.equal(r.logprobs.length, 8);
+  for (const lp of r.logprobs) assert.ok(lp <= 0 && Number.isFinite(lp));
+  assert.equal(await vlm.detokenize(r.tokens), r.text);
+});
