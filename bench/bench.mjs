@@ -41,7 +41,8 @@ const image = join(tempDir(), 'bench-1024x768.png');
 async function runCli() {
   const cli = referenceCli();
   const args = ['-m', files.model, '--mmproj', files.mmproj, '--image', image, '-p', PROMPT, '--temp', '0',
-    '-n', String(tokens), '-t', String(threads), '-c', String(CTX), '--ignore-eos'];
+    '-n', String(tokens), '-t', String(threads), '-c', String(CTX), '--ignore-eos', '-v'];
+  // -v: llama.cpp prints its perf counters only at debug verbosity
   // python's getrusage(RUSAGE_CHILDREN) gives the child's peak RSS without extra tools
   const wrapper = 'import resource,subprocess,sys,time;t=time.time();r=subprocess.run(sys.argv[1:],capture_output=True);' +
     'sys.stdout.buffer.write(r.stdout);sys.stderr.buffer.write(r.stderr);' +

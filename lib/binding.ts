@@ -19,6 +19,20 @@ export interface NativeLoadOptions {
   imageMaxTokens?: number;
   flashAttn?: number;
   warmup?: boolean;
+  imageCacheBytes?: number;
+}
+
+export interface ImageCacheStats {
+  /** Tiles served from the cache. */
+  hits: number;
+  /** Tiles looked up and not found (then encoded). */
+  misses: number;
+  evictions: number;
+  /** Tiles the vision encoder has encoded. */
+  encodes: number;
+  bytes: number;
+  entries: number;
+  maxBytes: number;
 }
 
 export interface NativeModelInfo {
@@ -118,6 +132,8 @@ export interface NativeModel {
   detokenize(tokens: Int32Array, special: boolean): Promise<string>;
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template?: string): string;
   createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
+  imageCache(): ImageCacheStats;
+  configureImageCache(maxBytes: number | undefined, clear: boolean): void;
   dispose(): Promise<void>;
 }
 

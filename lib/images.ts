@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { Sharp } from 'sharp';
 import sharp from 'sharp';
 import type { NativeImage } from './binding.js';
-import { ImageError, SmolVLMError } from './errors.js';
+import { AbortError, ImageError, SmolVLMError } from './errors.js';
 
 /** Raw pixels: `data.length` must be `width * height * channels`. */
 export interface RawImage {
@@ -18,14 +18,27 @@ export interface RawImage {
   channels: 1 | 2 | 3 | 4;
 }
 
-/** Anything that can be an image part: a file path, an encoded file's bytes, raw pixels, or a sharp instance. */
-export type ImageInput = string | Buffer | Uint8Array | RawImage | Sharp;
+/**
+ * Anything that can be an image part: a file path, a `data:` or `http(s):` URL (string or URL),
+ * an encoded file's bytes, raw pixels, or a sharp instance.
+ */
+export type ImageInput = string | URL | Buffer | Uint8Array | RawImage | Sharp;
 
 export interface ImageOptions {
   /** Background for transparent images. Default white. */
   background?: string | { r: number; g: number; b: number };
-  /** Largest accepted image in pixels (decompression-bomb guard), checked before decoding. Default 268M (sharp's). */
+  /** Largest accepted image in pixels (decompression-bomb guard), checked before decoding. Default 0x3FFF² (sharp's). */
   maxPixels?: number;
+  /** Fetch `http(s)` URLs. Turn off in servers that take URLs from users. Default true. */
+  allowRemote?: boolean;
+  /** Largest download in bytes. Default 50 MB. */
+  maxDownloadBytes?: number;
+  /** Download timeout in ms. Default 30000. */
+  timeoutMs?: number;
+  /** Decode SVG (it can reference external resources). Default false. */
+  allowSvg?: boolean;
+  /** Aborts a download. */
+  signal?: AbortSignal;
 }
 
 function imageError(message: string, cause?: unknown): ImageError {
@@ -36,10 +49,62 @@ function isRaw(x: unknown): x is RawImage {
   return typeof x === 'object' && x !== null && 'data' in x && 'width' in x && 'height' in x && 'channels' in x;
 }
 
+/** Decodes a `data:` URL's payload. */
+function fromDataUrl(url: string): Buffer {
+  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
+  if (!m) throw imageError('malformed data: URL');
+  const bytes = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'latin1');
+  if (bytes.byteLength === 0) throw imageError('data: URL holds no bytes');
+  return bytes;
+}
+
+/** Downloads an image with a size cap, a timeout, the caller's signal, and a content-type check. */
+async function download(url: URL, options: ImageOptions): Promise<Buffer> {
+  if (options.allowRemote === false) throw imageError(`remote images are disabled (allowRemote: false): ${url.href}`);
+  const maxBytes = options.maxDownloadBytes ?? 50_000_000;
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow', headers: { accept: 'image/*' } });
+  } catch (err) {
+    if (options.signal?.aborted) throw new AbortError('ERR_ABORTED', `download aborted: ${url.href}`);
+    const why = timeout.aborted ? `timed out after ${options.timeoutMs ?? 30_000} ms` : (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    throw imageError(`image download failed: ${url.href}: ${why}`, err);
+  }
+  if (!res.ok) throw imageError(`image download failed: ${url.href}: HTTP ${res.status}`);
+  const type = res.headers.get('content-type') ?? '';
+  if (/^text\/|html|json/i.test(type)) throw imageError(`not an image: ${url.href} is ${type}`);
+  const declared = Number(res.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) throw imageError(`image too large: ${url.href} is ${declared} bytes, limit ${maxBytes}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw imageError(`image too large: ${url.href} exceeds ${maxBytes} bytes`);
+      chunks.push(Buffer.from(chunk));
+    }
+  } catch (err) {
+    if (err instanceof SmolVLMError) throw err;
+    if (options.signal?.aborted) throw new AbortError('ERR_ABORTED', `download aborted: ${url.href}`);
+    throw imageError(`image download failed: ${url.href}: ${timeout.aborted ? 'timed out' : (err as Error).message}`, err);
+  }
+  if (size === 0) throw imageError(`image download is empty: ${url.href}`);
+  return Buffer.concat(chunks);
+}
+
 /** Decodes one input to RGB8 with a SHA-256 content id. */
 export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<NativeImage> {
   const background = options.background ?? '#ffffff';
   const limitInputPixels = options.maxPixels ?? 0x3fff * 0x3fff;
+  if (input instanceof URL || (typeof input === 'string' && /^(https?|data):/i.test(input))) {
+    const url = input instanceof URL ? input : new URL(input);
+    if (url.protocol === 'data:') input = fromDataUrl(url.href);
+    else if (url.protocol === 'http:' || url.protocol === 'https:') input = await download(url, options);
+    else if (url.protocol === 'file:') input = url.pathname;
+    else throw imageError(`unsupported URL scheme: ${url.protocol}`);
+  }
   let pipeline: Sharp;
   if (typeof input === 'string') {
     const st = await stat(input).catch((err: NodeJS.ErrnoException) => {
@@ -66,6 +131,9 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
     throw imageError('unsupported image input: expected a path, Buffer/Uint8Array, raw pixels or a sharp instance');
   }
   try {
+    const meta = await pipeline.metadata();
+    if (meta.format === 'svg' && !options.allowSvg) throw imageError('SVG images are disabled (allowSvg: true enables them)');
+    if (!meta.width || !meta.height) throw imageError('image has no dimensions');
     const { data, info } = await pipeline
       .rotate() // EXIF orientation
       .flatten({ background })

@@ -26,4 +26,4 @@ export {
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { backendInfo, setLogLevel } from './system.js';
-export type { BackendInfo } from './binding.js';
+export type { BackendInfo, ImageCacheStats } from './binding.js';

@@ -3,7 +3,7 @@
  * maps options onto the native boundary (binding.ts), and owns lifecycles.
  */
 import { availableParallelism } from 'node:os';
-import type { NativeDone, NativeEngine, NativeEvent, NativeGenerateParams, NativeImage, NativeModel, NativeModelInfo } from './binding.js';
+import type { ImageCacheStats, NativeDone, NativeEngine, NativeEvent, NativeGenerateParams, NativeImage, NativeModel, NativeModelInfo } from './binding.js';
 import { native } from './binding.js';
 import { flattenMessages, type ChatMessage } from './chat.js';
 import { AbortError, DisposedError, fromNative, invalid, makeError, SmolVLMError } from './errors.js';
@@ -46,6 +46,11 @@ export interface LoadModelOptions {
   imageMaxTokens?: number;
   /** Reserve the projector's compute buffers at load time. Default true. */
   warmup?: boolean;
+  /**
+   * Encoded images kept for reuse (keyed by content hash): a second question about an image
+   * skips the vision encoder. `false` disables it. Default `{ maxBytes: 32 MiB }`.
+   */
+  imageCache?: false | { maxBytes?: number };
   /** Called with load progress in [0, 1]. */
   onProgress?: (progress: number) => void;
   /** Aborts the load; the promise rejects with an {@link AbortError}. */
@@ -166,6 +171,7 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   checkInt('batchSize', options.batchSize, 1, 1 << 20);
   checkInt('ubatchSize', options.ubatchSize, 1, 1 << 20);
   checkInt('threads', options.threads, 1, 1024);
+  if (options.imageCache !== undefined && options.imageCache !== false) checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0);
   if (options.kvCacheType !== undefined && !(options.kvCacheType in KV_TYPES)) throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
   const signal = options.signal;
   if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
@@ -190,6 +196,7 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
       imageMaxTokens: options.imageMaxTokens,
       flashAttn,
       warmup: options.warmup ?? true,
+      imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? 32 * 1024 * 1024,
     },
     options.onProgress ? (p) => options.onProgress?.(p) : undefined,
   );
@@ -288,6 +295,19 @@ export class SmolVLM implements AsyncDisposable {
     }
   }
 
+  /** Encoded-image cache counters: hits, misses, encodes, evictions, bytes. */
+  imageCacheStats(): ImageCacheStats {
+    this.#live();
+    return this.#model.imageCache();
+  }
+
+  /** Empties the encoded-image cache; `maxBytes` resizes it (0 disables). */
+  clearImageCache(options: { maxBytes?: number } = {}): void {
+    this.#live();
+    checkInt('maxBytes', options.maxBytes, 0);
+    this.#model.configureImageCache(options.maxBytes, true);
+  }
+
   /** Generates an answer. Resolves with the whole text, usage and timings. */
   generate(request: GenerateRequest): Promise<GenerateResult> {
     return this.#run(request, undefined, new Error());
@@ -382,7 +402,7 @@ export class SmolVLM implements AsyncDisposable {
 
     let images: NativeImage[];
     try {
-      images = await Promise.all(inputs.map((i) => decodeImage(i, request.image)));
+      images = await Promise.all(inputs.map((i) => decodeImage(i, { signal, ...request.image })));
     } catch (err) {
       throw fromNative(err, callSite);
     }

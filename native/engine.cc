@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <unordered_map>
 
 #include "errors.h"
 #include "jobs.h"
@@ -248,6 +249,7 @@ void EngineCore::Prepare(Request &req) {
     if (res == 1) throw Error(code::INVALID_ARGUMENT, "the number of images does not match the number of media markers in the prompt");
     if (res != 0) throw Error(code::IMAGE_INVALID, "image preprocessing failed: " + log::LastError());
     req.bitmaps.clear();  // the chunks hold the preprocessed pixels now
+    std::unordered_map<std::string, int> tiles;
     for (size_t i = 0; i < req.chunks.size(); i++) {
       const mtmd_input_chunk *c = req.chunks[i];
       Request::Segment seg;
@@ -258,6 +260,9 @@ void EngineCore::Prepare(Request &req) {
         req.n_prompt += static_cast<int32_t>(n);
       } else {
         seg.media = c;
+        // Tiles of one image share its id; the ordinal tells them apart.
+        const char *id = mtmd_input_chunk_get_id(c);
+        if (id && *id) seg.cache_key = std::string(id) + "#" + std::to_string(tiles[id]++);
         int32_t n = static_cast<int32_t>(mtmd_input_chunk_get_n_tokens(c));
         req.n_prompt += n;
         req.n_image_tokens += n;
@@ -362,45 +367,64 @@ void EngineCore::Step() {
 }
 
 // Encodes the run of image chunks at the request's current segment and decodes their embeddings
-// into its sequence, exactly as llama-mtmd-cli does (mtmd_batch, then mtmd_helper_decode_image_chunk).
+// into its sequence, exactly as llama-mtmd-cli does (mtmd_batch, then
+// mtmd_helper_decode_image_chunk). Tiles found in the model's image cache skip the encoder.
 bool EngineCore::EncodeMedia(Request &req) {
   const llama_seq_id seq = static_cast<llama_seq_id>(std::find_if(slots_.begin(), slots_.end(), [&](auto &s) { return s.get() == &req; }) - slots_.begin());
-  mtmd::batch_ptr mbatch(mtmd_batch_init(model_->mtmd));
-  size_t end = req.segment;
-  while (end < req.segments.size() && req.segments[end].media) {
-    int32_t rc = mtmd_batch_add_chunk(mbatch.get(), req.segments[end].media);
-    if (rc != 0 && end > req.segment) break;  // batch full or incompatible: the rest goes next step
+  ImageCache &cache = model_->image_cache;
+  std::vector<ImageCache::Embedding> cached;
+  mtmd::batch_ptr mbatch;
+  size_t end = req.segment, n_encode = 0;
+  for (; end < req.segments.size() && req.segments[end].media; end++) {
+    const Request::Segment &seg = req.segments[end];
+    cached.push_back(cache.Get(seg.cache_key));
+    if (cached.back()) continue;
+    if (!mbatch) mbatch.reset(mtmd_batch_init(model_->mtmd));
+    int32_t rc = mtmd_batch_add_chunk(mbatch.get(), seg.media);
+    if (rc != 0 && n_encode > 0) {  // batch full or incompatible: the rest goes next step
+      cached.pop_back();
+      break;
+    }
     if (rc != 0) {
       Finish(req, "abort", code::INTERNAL, "cannot encode image chunk (mtmd_batch_add_chunk: " + std::to_string(rc) + ")");
       return false;
     }
-    end++;
+    n_encode++;
   }
-  int32_t rc;
-  {
-    std::lock_guard<std::mutex> lock(model_->encode_mu);
-    model_->encode_abort = &req.aborted;
-    auto t0 = Clock::now();
-    log::ClearLastError();
-    rc = mtmd_batch_encode(mbatch.get());
-    req.encode_ms += Ms(t0, Clock::now());
-    model_->encode_abort = nullptr;
+  if (n_encode > 0) {
+    int32_t rc;
+    {
+      std::lock_guard<std::mutex> lock(model_->encode_mu);
+      model_->encode_abort = &req.aborted;
+      auto t0 = Clock::now();
+      log::ClearLastError();
+      rc = mtmd_batch_encode(mbatch.get());
+      req.encode_ms += Ms(t0, Clock::now());
+      model_->encode_abort = nullptr;
+    }
+    cache.CountEncodes(n_encode);
+    if (req.aborted || stop_flag_) {
+      if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image encoding");
+      return false;
+    }
+    if (rc != 0) {
+      Finish(req, "abort", code::IMAGE_INVALID, "image encoding failed: " + log::LastError());
+      return false;
+    }
   }
-  if (req.aborted || stop_flag_) {
-    if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image encoding");
-    return false;
-  }
-  if (rc != 0) {
-    Finish(req, "abort", code::IMAGE_INVALID, "image encoding failed: " + log::LastError());
-    return false;
-  }
-  for (; req.segment < end; req.segment++) {
-    const mtmd_input_chunk *chunk = req.segments[req.segment].media;
-    float *embd = mtmd_batch_get_output_embd(mbatch.get(), chunk);
+  const size_t n_embd = static_cast<size_t>(llama_model_n_embd_inp(model_->model));
+  for (size_t i = 0; req.segment < end; req.segment++, i++) {
+    const Request::Segment &seg = req.segments[req.segment];
+    const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), seg.media);
+    if (!cached[i]) {
+      const size_t n = n_embd * mtmd_input_chunk_get_n_tokens(seg.media);
+      cache.Put(seg.cache_key, std::vector<float>(embd, embd + n));
+    }
     llama_pos new_n_past = req.n_past;
     sole_ = &req;
-    rc = mtmd_helper_decode_image_chunk(model_->mtmd, ctx_, chunk, embd, req.n_past, seq, static_cast<int32_t>(opt_.n_batch),
-                                        &new_n_past, nullptr, nullptr);
+    // the helper only reads the embeddings
+    int32_t rc = mtmd_helper_decode_image_chunk(model_->mtmd, ctx_, seg.media, const_cast<float *>(embd), req.n_past, seq,
+                                                static_cast<int32_t>(opt_.n_batch), &new_n_past, nullptr, nullptr);
     sole_ = nullptr;
     if (req.aborted || stop_flag_) {
       if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image prefill");

@@ -114,6 +114,7 @@ bool ProjectorEval(struct ggml_tensor *, bool ask, void *ud) {
 
 std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progress) {
   auto h = std::make_shared<ModelHandle>();
+  h->image_cache.SetMaxBytes(static_cast<size_t>(opt.image_cache_bytes));
   CheckReadable(opt.model_path, "model");
   GgufMeta text;
   ReadGguf(opt.model_path, "model", text);
@@ -237,6 +238,7 @@ LoadOptions ReadLoadOptions(const Napi::Object &o) {
   opt.image_max_tokens = num("imageMaxTokens", -1);
   opt.flash_attn = num("flashAttn", LLAMA_FLASH_ATTN_TYPE_AUTO);
   opt.warmup = flag("warmup", true);
+  if (o.Has("imageCacheBytes") && o.Get("imageCacheBytes").IsNumber()) opt.image_cache_bytes = o.Get("imageCacheBytes").As<Napi::Number>().DoubleValue();
   return opt;
 }
 
@@ -250,6 +252,8 @@ Napi::Function Model::Init(Napi::Env env) {
                                       InstanceMethod<&Model::Detokenize>("detokenize"),
                                       InstanceMethod<&Model::ApplyTemplate>("applyTemplate"),
                                       InstanceMethod<&Model::CreateEngine>("createEngine"),
+                                      InstanceMethod<&Model::ImageCacheStats>("imageCache"),
+                                      InstanceMethod<&Model::ConfigureImageCache>("configureImageCache"),
                                       InstanceMethod<&Model::Dispose>("dispose"),
                                   });
   constructor = Napi::Persistent(fn);
@@ -462,6 +466,28 @@ Napi::Value Model::CreateEngine(const Napi::CallbackInfo &info) {
   auto h = Live(env);
   if (info.Length() < 1 || !info[0].IsObject()) ThrowInvalid(env, "createEngine: options object expected");
   return Engine::Create(env, h, info[0].As<Napi::Object>());
+}
+
+Napi::Value Model::ImageCacheStats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ImageCache::Stats s = Live(env)->image_cache.stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("hits", Napi::Number::New(env, static_cast<double>(s.hits)));
+  o.Set("misses", Napi::Number::New(env, static_cast<double>(s.misses)));
+  o.Set("evictions", Napi::Number::New(env, static_cast<double>(s.evictions)));
+  o.Set("encodes", Napi::Number::New(env, static_cast<double>(s.encodes)));
+  o.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
+  o.Set("entries", Napi::Number::New(env, static_cast<double>(s.entries)));
+  o.Set("maxBytes", Napi::Number::New(env, static_cast<double>(s.max_bytes)));
+  return o;
+}
+
+Napi::Value Model::ConfigureImageCache(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto h = Live(env);
+  if (info.Length() > 0 && info[0].IsNumber()) h->image_cache.SetMaxBytes(static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue()));
+  if (info.Length() > 1 && info[1].ToBoolean()) h->image_cache.Clear();
+  return env.Undefined();
 }
 
 Napi::Value Model::Dispose(const Napi::CallbackInfo &info) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "image_cache.h"
 #include "llama.h"
 #include "mtmd.h"
 
@@ -25,6 +26,7 @@ struct LoadOptions {
   int image_max_tokens = -1;
   int flash_attn = -1;      // llama_flash_attn_type
   bool warmup = true;
+  double image_cache_bytes = 32.0 * 1024 * 1024;
 };
 
 /** Metadata read once at load. */
@@ -49,6 +51,7 @@ struct ModelHandle {
   std::mutex encode_mu;
   std::atomic<const std::atomic<bool> *> encode_abort{nullptr};
   std::atomic<uint32_t> eval_nodes{0};
+  ImageCache image_cache{0};
   ~ModelHandle();
   const llama_vocab *vocab() const { return llama_model_get_vocab(model); }
 };
@@ -74,6 +77,10 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value ApplyTemplate(const Napi::CallbackInfo &info);
   /** [async] createEngine(options) -> Promise<Engine> */
   Napi::Value CreateEngine(const Napi::CallbackInfo &info);
+  /** [sync] imageCache() -> { hits, misses, evictions, encodes, bytes, entries, maxBytes } */
+  Napi::Value ImageCacheStats(const Napi::CallbackInfo &info);
+  /** [sync] configureImageCache(maxBytes, clear) */
+  Napi::Value ConfigureImageCache(const Napi::CallbackInfo &info);
   /** [async] dispose() -> Promise<void>; idempotent */
   Napi::Value Dispose(const Napi::CallbackInfo &info);
 

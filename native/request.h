@@ -105,6 +105,7 @@ struct Request {
   struct Segment {
     std::vector<llama_token> tokens;
     const mtmd_input_chunk *media = nullptr;
+    std::string cache_key;  // image content hash + tile ordinal; empty: not cacheable
   };
   mtmd::input_chunks chunks{nullptr};
   std::vector<Segment> segments;
