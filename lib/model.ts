@@ -376,36 +376,7 @@ export class SmolVLM implements AsyncDisposable {
     const signal = request.signal;
     if (signal?.aborted) throw abortedEarly('generation aborted before it started', callSite);
 
-    let prompt: string;
-    let inputs: ImageInput[];
-    try {
-      if ('messages' in request) {
-        const flat = flattenMessages(request.messages, this.info.mediaMarker);
-        prompt = this.#model.applyTemplate(flat.messages, true);
-        inputs = flat.images;
-      } else if (typeof request.prompt === 'string') {
-        prompt = request.prompt;
-        inputs = request.images ?? [];
-        if (!Array.isArray(inputs)) throw invalid('images must be an array');
-        const markers = prompt.split(this.info.mediaMarker).length - 1;
-        if (markers !== inputs.length) throw invalid(`the prompt has ${markers} media markers but ${inputs.length} images were given`);
-      } else {
-        throw invalid('generate: request needs `messages` or `prompt`');
-      }
-      if (prompt.length === 0) throw invalid('the prompt is empty');
-      if (inputs.length > 0 && !this.info.hasVision) {
-        throw makeError('ERR_NO_VISION', 'this model was loaded without a projector (mmproj): it cannot see images');
-      }
-    } catch (err) {
-      throw fromNative(err, callSite);
-    }
-
-    let images: NativeImage[];
-    try {
-      images = await Promise.all(inputs.map((i) => decodeImage(i, { signal, ...request.image })));
-    } catch (err) {
-      throw fromNative(err, callSite);
-    }
+    const { prompt, images } = await this.#prepare(request, callSite);
     this.#live();
     if (signal?.aborted) throw abortedEarly('generation aborted while its images were decoded', callSite);
 
@@ -465,6 +436,56 @@ export class SmolVLM implements AsyncDisposable {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Renders the request and decodes its images (sharp, off the JS thread). */
+  async #prepare(request: GenerateRequest, callSite: Error): Promise<{ prompt: string; images: NativeImage[] }> {
+    let prompt: string;
+    let inputs: ImageInput[];
+    try {
+      if ('messages' in request) {
+        const flat = flattenMessages(request.messages, this.info.mediaMarker);
+        prompt = this.#model.applyTemplate(flat.messages, true);
+        inputs = flat.images;
+      } else if (typeof request.prompt === 'string') {
+        prompt = request.prompt;
+        inputs = request.images ?? [];
+        if (!Array.isArray(inputs)) throw invalid('images must be an array');
+        const markers = prompt.split(this.info.mediaMarker).length - 1;
+        if (markers !== inputs.length) throw invalid(`the prompt has ${markers} media markers but ${inputs.length} images were given`);
+      } else {
+        throw invalid('request needs `messages` or `prompt`');
+      }
+      if (prompt.length === 0) throw invalid('the prompt is empty');
+      if (inputs.length > 0 && !this.info.hasVision) {
+        throw makeError('ERR_NO_VISION', 'this model was loaded without a projector (mmproj): it cannot see images');
+      }
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+    try {
+      const images = await Promise.all(inputs.map((i) => decodeImage(i, { signal: request.signal, ...request.image })));
+      return { prompt, images };
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+  }
+
+  /**
+   * Tokens the request's prompt takes, images included, without generating: to check a budget
+   * or the context before asking.
+   */
+  async countTokens(request: GenerateRequest): Promise<{ total: number; image: number; text: number }> {
+    const callSite = new Error();
+    this.#live();
+    if (!request || typeof request !== 'object') throw fromNative(invalid('countTokens: request object expected'), callSite);
+    const { prompt, images } = await this.#prepare(request, callSite);
+    try {
+      const { total, image } = await this.#track(this.#model.countTokens(prompt, images));
+      return { total, image, text: total - image };
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
   }
 
   /**

@@ -589,19 +589,7 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   if (images.Length() > 0 && !core_->model()->mtmd) {
     throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
   }
-  for (uint32_t i = 0; i < images.Length(); i++) {
-    Napi::Object im = images.Get(i).As<Napi::Object>();
-    if (!im.Get("data").IsTypedArray()) throw ToJsError(env, code::IMAGE_INVALID, "image data must be a Uint8Array of RGB pixels");
-    auto data = im.Get("data").As<Napi::Uint8Array>();
-    uint32_t w = im.Get("width").ToNumber().Uint32Value(), h = im.Get("height").ToNumber().Uint32Value();
-    if (w == 0 || h == 0 || static_cast<uint64_t>(w) * h * 3 != data.ByteLength()) {
-      throw ToJsError(env, code::IMAGE_INVALID, "image buffer is " + std::to_string(data.ByteLength()) + " bytes, expected width*height*3 = " +
-                                                    std::to_string(static_cast<uint64_t>(w) * h * 3));
-    }
-    mtmd::bitmap bm(w, h, data.Data());  // copies the pixels: JS may reuse its buffer
-    if (im.Has("id") && im.Get("id").IsString()) bm.set_id(im.Get("id").As<Napi::String>().Utf8Value().c_str());
-    req->bitmaps.push_back(std::move(bm));
-  }
+  for (uint32_t i = 0; i < images.Length(); i++) req->bitmaps.push_back(BitmapFromJs(env, images.Get(i)));
   req->id = next_id_++;
   req->emitter = std::make_shared<Emitter>(env, info[2].As<Napi::Function>());
   req->emitter->self = req->emitter;

@@ -252,6 +252,7 @@ Napi::Function Model::Init(Napi::Env env) {
                                       InstanceMethod<&Model::Detokenize>("detokenize"),
                                       InstanceMethod<&Model::ApplyTemplate>("applyTemplate"),
                                       InstanceMethod<&Model::CreateEngine>("createEngine"),
+                                      InstanceMethod<&Model::CountTokens>("countTokens"),
                                       InstanceMethod<&Model::ImageCacheStats>("imageCache"),
                                       InstanceMethod<&Model::ConfigureImageCache>("configureImageCache"),
                                       InstanceMethod<&Model::Dispose>("dispose"),
@@ -400,7 +401,65 @@ class DetokenizeWorker : public Napi::AsyncWorker {
   std::string text_;
 };
 
+class CountTokensWorker : public Napi::AsyncWorker {
+ public:
+  CountTokensWorker(Napi::Env env, std::shared_ptr<ModelHandle> h, std::string prompt, std::vector<mtmd::bitmap> bitmaps)
+      : Napi::AsyncWorker(env, "smolvlm:countTokens"), deferred_(Napi::Promise::Deferred::New(env)), h_(std::move(h)),
+        prompt_(std::move(prompt)), bitmaps_(std::move(bitmaps)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    if (!h_->mtmd) {
+      total_ = -llama_tokenize(h_->vocab(), prompt_.data(), static_cast<int32_t>(prompt_.size()), nullptr, 0, true, true);
+      return;
+    }
+    std::vector<const mtmd_bitmap *> ptrs;
+    for (auto &b : bitmaps_) ptrs.push_back(b.ptr.get());
+    mtmd::input_chunks chunks(mtmd_input_chunks_init());
+    mtmd_input_text text{prompt_.c_str(), prompt_.size(), true, true};
+    int32_t rc = mtmd_tokenize(h_->mtmd, chunks.ptr.get(), &text, ptrs.data(), ptrs.size());
+    if (rc != 0) {
+      SetError(rc == 1 ? "the number of images does not match the number of media markers" : "image preprocessing failed");
+      return;
+    }
+    for (size_t i = 0; i < chunks.size(); i++) {
+      const size_t n = mtmd_input_chunk_get_n_tokens(chunks[i]);
+      total_ += static_cast<int64_t>(n);
+      if (mtmd_input_chunk_get_type(chunks[i]) != MTMD_INPUT_CHUNK_TYPE_TEXT) image_ += static_cast<int64_t>(n);
+    }
+  }
+  void OnOK() override {
+    Napi::Object o = Napi::Object::New(Env());
+    o.Set("total", Napi::Number::New(Env(), static_cast<double>(total_)));
+    o.Set("image", Napi::Number::New(Env(), static_cast<double>(image_)));
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error &e) override {
+    deferred_.Reject(ToJsError(Env(), code::INVALID_ARGUMENT, e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<ModelHandle> h_;
+  std::string prompt_;
+  std::vector<mtmd::bitmap> bitmaps_;
+  int64_t total_ = 0, image_ = 0;
+};
+
 }  // namespace
+
+Napi::Value Model::CountTokens(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto h = Live(env);
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) ThrowInvalid(env, "countTokens(prompt, images) expected");
+  Napi::Array images = info[1].As<Napi::Array>();
+  if (images.Length() > 0 && !h->mtmd) throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
+  std::vector<mtmd::bitmap> bitmaps;
+  for (uint32_t i = 0; i < images.Length(); i++) bitmaps.push_back(BitmapFromJs(env, images.Get(i)));
+  auto *w = new CountTokensWorker(env, h, info[0].As<Napi::String>().Utf8Value(), std::move(bitmaps));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
 
 Napi::Value Model::Tokenize(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();

@@ -77,6 +77,8 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value ApplyTemplate(const Napi::CallbackInfo &info);
   /** [async] createEngine(options) -> Promise<Engine> */
   Napi::Value CreateEngine(const Napi::CallbackInfo &info);
+  /** [async] countTokens(prompt, images[]) -> Promise<{ total, image }> (libuv pool: image preprocessing) */
+  Napi::Value CountTokens(const Napi::CallbackInfo &info);
   /** [sync] imageCache() -> { hits, misses, evictions, encodes, bytes, entries, maxBytes } */
   Napi::Value ImageCacheStats(const Napi::CallbackInfo &info);
   /** [sync] configureImageCache(maxBytes, clear) */

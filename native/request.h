@@ -126,6 +126,12 @@ struct Request {
   bool Prefilling() const { return !generating; }
 };
 
+/**
+ * [JS thread] An mtmd bitmap from { data: Uint8Array (RGB), width, height, id? }; copies the
+ * pixels (JS may reuse its buffer). Throws ERR_IMAGE_INVALID on a size mismatch.
+ */
+mtmd::bitmap BitmapFromJs(Napi::Env env, Napi::Value value);
+
 /** Builds the sampler chain for `p` (penalties, top-k, top-p, min-p, temperature, dist | greedy). */
 llama_sampler *MakeSampler(const llama_vocab *vocab, const SamplingParams &p);
 

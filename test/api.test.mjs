@@ -85,3 +85,17 @@ test('a prebuilt folder loads through node-gyp-build alone (PREBUILDS_ONLY)', as
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^true \S+ 49280/);
 });
+
+test('countTokens reports the prompt size, images included, before generating', async () => {
+  const { ensureTestImages } = await import('./helpers.mjs');
+  const images = await ensureTestImages();
+  const messages = userMessage(images.landscape, 'Describe this image.');
+  const counted = await vlm.countTokens({ messages });
+  const r = await vlm.generate({ messages, maxTokens: 1 });
+  assert.equal(counted.total, r.usage.promptTokens);
+  assert.equal(counted.image, r.usage.imageTokens);
+  assert.equal(counted.text, counted.total - counted.image);
+  assert.ok(counted.image > 0 && counted.text > 0);
+  const textOnly = await vlm.countTokens({ messages: userMessage(null, 'Hello') });
+  assert.equal(textOnly.image, 0);
+});
