@@ -122,7 +122,7 @@ export interface NativeEvent {
 export interface NativeEngine {
   generate(params: NativeGenerateParams, images: NativeImage[], onEvent: (ev: NativeEvent) => void): number;
   abort(id: number): boolean;
-  info(): { contextSize: number; parallel: number; batchSize: number };
+  info(): { contextSize: number; parallel: number; batchSize: number; memory: NativeMemoryReport };
   dispose(): Promise<void>;
 }
 
@@ -134,6 +134,7 @@ export interface NativeModel {
   createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
   countTokens(prompt: string, images: NativeImage[]): Promise<{ total: number; image: number }>;
   imageCache(): ImageCacheStats;
+  projectorMemory(): NativeDeviceMemory[];
   configureImageCache(maxBytes: number | undefined, clear: boolean): void;
   dispose(): Promise<void>;
 }
@@ -147,7 +148,28 @@ export interface BackendInfo {
   system: string;
 }
 
+export interface NativeDeviceMemory {
+  device: string;
+  type: 'cpu' | 'gpu' | 'igpu' | 'accel';
+  /** Weights. */
+  model: number;
+  /** KV cache. */
+  context: number;
+  /** Compute buffers. */
+  compute: number;
+  /** The device's free and total memory now. */
+  free: number;
+  total: number;
+}
+
+export interface NativeMemoryReport {
+  devices: NativeDeviceMemory[];
+  /** Projector weights + compute buffers per device (in `model`). */
+  projector: NativeDeviceMemory[];
+}
+
 export interface NativeAddon {
+  estimateMemory(load: NativeLoadOptions, engine: NativeEngineOptions): Promise<NativeMemoryReport>;
   loadModel(options: NativeLoadOptions, onProgress?: (p: number) => void): { promise: Promise<NativeModel>; abort(): void };
   backendInfo(): BackendInfo;
   setLogLevel(level: 'debug' | 'info' | 'warn' | 'error' | 'none'): void;

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_IMAGE_INVALID'
   | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_INSUFFICIENT_MEMORY'
   | 'ERR_NATIVE_LOAD'
   | 'ERR_INTERNAL';
 
@@ -46,6 +47,13 @@ export class DisposedError extends SmolVLMError {}
 export class InvalidArgumentError extends SmolVLMError {}
 /** An image could not be decoded or encoded, or the model cannot see images. */
 export class ImageError extends SmolVLMError {}
+/** The model does not fit `memoryLimit`; `estimate` holds the numbers, found before allocating. */
+export class InsufficientMemoryError extends SmolVLMError {
+  estimate?: import('./memory.js').MemoryEstimate;
+  /** The memory the smallest usable configuration needs. */
+  required?: number;
+  limit?: number;
+}
 /** The native addon could not be loaded. */
 export class NativeLoadError extends SmolVLMError {}
 
@@ -62,6 +70,7 @@ const classes: Record<ErrorCode, new (code: ErrorCode, message: string, options?
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
   ERR_IMAGE_INVALID: ImageError,
   ERR_OUT_OF_MEMORY: SmolVLMError,
+  ERR_INSUFFICIENT_MEMORY: InsufficientMemoryError,
   ERR_NATIVE_LOAD: NativeLoadError,
   ERR_INTERNAL: SmolVLMError,
 };

@@ -1,4 +1,6 @@
-export { loadModel, SmolVLM } from './model.js';
+export { estimateMemory, loadModel, SmolVLM } from './model.js';
+export { parseBytes } from './memory.js';
+export type { DeviceMemory, MemoryEstimate, MemoryTotals, MemoryUsage } from './memory.js';
 export type {
   LoadModelOptions,
   SamplingOptions,
@@ -21,6 +23,7 @@ export {
   AbortError,
   DisposedError,
   InvalidArgumentError,
+  InsufficientMemoryError,
   ImageError,
   NativeLoadError,
 } from './errors.js';

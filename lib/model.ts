@@ -3,10 +3,14 @@
  * maps options onto the native boundary (binding.ts), and owns lifecycles.
  */
 import { availableParallelism } from 'node:os';
-import type { ImageCacheStats, NativeDone, NativeEngine, NativeEvent, NativeGenerateParams, NativeImage, NativeModel, NativeModelInfo } from './binding.js';
+import type {
+  ImageCacheStats, NativeAddon, NativeDone, NativeEngine, NativeEngineOptions, NativeEvent, NativeGenerateParams, NativeImage, NativeLoadOptions,
+  NativeModel, NativeModelInfo,
+} from './binding.js';
 import { native } from './binding.js';
 import { flattenMessages, type ChatMessage } from './chat.js';
-import { AbortError, DisposedError, fromNative, invalid, makeError, SmolVLMError } from './errors.js';
+import { AbortError, DisposedError, fromNative, InsufficientMemoryError, invalid, makeError, SmolVLMError } from './errors.js';
+import { parseBytes, withTotals, type MemoryEstimate, type MemoryUsage } from './memory.js';
 import { decodeImage, type ImageInput, type ImageOptions } from './images.js';
 
 /** KV cache element types (ggml type ids). */
@@ -51,6 +55,12 @@ export interface LoadModelOptions {
    * skips the vision encoder. `false` disables it. Default `{ maxBytes: 32 MiB }`.
    */
   imageCache?: false | { maxBytes?: number };
+  /**
+   * Memory budget (bytes, or a string like `'1.5GB'`) for weights, KV cache, compute buffers and
+   * projector. The largest context up to `contextSize` that fits is used (see `info.contextSize`);
+   * if none does, loading fails before allocating with an {@link InsufficientMemoryError}.
+   */
+  memoryLimit?: number | string;
   /** Called with load progress in [0, 1]. */
   onProgress?: (progress: number) => void;
   /** Aborts the load; the promise rejects with an {@link AbortError}. */
@@ -120,7 +130,13 @@ export interface GenerateResult {
   logprobs?: number[];
 }
 
-export type ModelInfo = NativeModelInfo & { contextSize: number; parallel: number; cpuVariant: string };
+export type ModelInfo = NativeModelInfo & {
+  contextSize: number;
+  /** The contextSize asked for, when `memoryLimit` made it smaller. */
+  requestedContextSize?: number;
+  parallel: number;
+  cpuVariant: string;
+};
 
 /** A stream of chunks that is also a handle on the final result. */
 export interface GenerationStream extends AsyncIterable<StreamChunk> {
@@ -177,29 +193,16 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
 
   const addon = native();
-  const gpu = options.gpu ?? 'auto';
-  const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
-  const gpuLayers = typeof gpu === 'object' ? gpu.layers : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
-  const threads = options.threads ?? availableParallelism();
-  const flashAttn = options.flashAttention === undefined || options.flashAttention === 'auto' ? -1 : options.flashAttention ? 1 : 0;
-
-  const task = addon.loadModel(
-    {
-      model: options.model,
-      mmproj: options.mmproj,
-      gpuLayers,
-      useMmap: options.useMmap,
-      useMlock: options.useMlock,
-      mmprojGpu: options.projectorOnGpu ?? true,
-      threads,
-      imageMinTokens: options.imageMinTokens,
-      imageMaxTokens: options.imageMaxTokens,
-      flashAttn,
-      warmup: options.warmup ?? true,
-      imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? 32 * 1024 * 1024,
-    },
-    options.onProgress ? (p) => options.onProgress?.(p) : undefined,
-  );
+  const { load, engine: engineOptions } = nativeOptions(options, addon);
+  if (options.memoryLimit !== undefined) {
+    const limit = parseBytes(options.memoryLimit);
+    try {
+      engineOptions.contextSize = await fitContext(addon, load, engineOptions, limit);
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+  }
+  const task = addon.loadModel(load, options.onProgress ? (p) => options.onProgress?.(p) : undefined);
   const onAbort = () => task.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   let nativeModel: NativeModel;
@@ -213,8 +216,39 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   let engine: NativeEngine;
   try {
     if (signal?.aborted) throw abortError('model load aborted');
-    const kv = KV_TYPES[options.kvCacheType ?? 'f16'];
-    engine = await nativeModel.createEngine({
+    engine = await nativeModel.createEngine(engineOptions);
+  } catch (err) {
+    await nativeModel.dispose();
+    throw fromNative(err, callSite);
+  }
+  const requested = options.contextSize ?? 4096;
+  return new SmolVLM(nativeModel, engine, addon.backendInfo().cpuVariant, engineOptions.contextSize !== requested ? requested : undefined);
+}
+
+/** The native options for `options`: one mapping for loading, estimating and fitting. */
+function nativeOptions(options: LoadModelOptions, addon: NativeAddon): { load: NativeLoadOptions; engine: NativeEngineOptions } {
+  const gpu = options.gpu ?? 'auto';
+  const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
+  const gpuLayers = typeof gpu === 'object' ? gpu.layers : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
+  const threads = options.threads ?? availableParallelism();
+  const flashAttn = options.flashAttention === undefined || options.flashAttention === 'auto' ? -1 : options.flashAttention ? 1 : 0;
+  const kv = KV_TYPES[options.kvCacheType ?? 'f16'];
+  return {
+    load: {
+      model: options.model,
+      mmproj: options.mmproj,
+      gpuLayers,
+      useMmap: options.useMmap,
+      useMlock: options.useMlock,
+      mmprojGpu: options.projectorOnGpu ?? true,
+      threads,
+      imageMinTokens: options.imageMinTokens,
+      imageMaxTokens: options.imageMaxTokens,
+      flashAttn,
+      warmup: options.warmup ?? true,
+      imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? 32 * 1024 * 1024,
+    },
+    engine: {
       contextSize: options.contextSize ?? 4096,
       parallel: options.parallel ?? 1,
       batchSize: options.batchSize ?? 2048,
@@ -223,12 +257,62 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
       flashAttn,
       typeK: kv,
       typeV: kv,
-    });
+    },
+  };
+}
+
+/** Smallest context worth loading under a memory limit. */
+const MIN_FIT_CONTEXT = 512;
+
+/**
+ * The largest context (multiple of 256, at most the one asked for) whose dry-run estimate fits
+ * `limit`. KV memory grows linearly with the context, so two dry runs give the slope and a third
+ * confirms; nothing is allocated.
+ */
+async function fitContext(addon: NativeAddon, load: NativeLoadOptions, engine: NativeEngineOptions, limit: number): Promise<number> {
+  const wanted = engine.contextSize ?? 4096;
+  const at = async (ctx: number) => withTotals(await addon.estimateMemory(load, { ...engine, contextSize: ctx }));
+  const full = await at(wanted);
+  if (full.totals.all <= limit) return wanted;
+  const low = Math.min(MIN_FIT_CONTEXT, wanted);
+  const small = await at(low);
+  const fail = (estimate: MemoryEstimate) => {
+    const err = new InsufficientMemoryError(
+      'ERR_INSUFFICIENT_MEMORY',
+      `the model needs ${fmt(estimate.totals.all)} with a context of ${low} tokens (weights ${fmt(estimate.totals.model)}, ` +
+        `KV cache ${fmt(estimate.totals.context)}, compute ${fmt(estimate.totals.compute)}, projector ${fmt(estimate.totals.projector)}); ` +
+        `memoryLimit is ${fmt(limit)}`,
+    );
+    err.estimate = estimate;
+    err.required = estimate.totals.all;
+    err.limit = limit;
+    return err;
+  };
+  if (small.totals.all > limit) throw fail(small);
+  const perToken = (full.totals.all - small.totals.all) / (wanted - low);
+  let ctx = Math.min(wanted, Math.floor((low + (limit - small.totals.all) / perToken) / 256) * 256);
+  while (ctx > low && (await at(ctx)).totals.all > limit) ctx -= 256;
+  return Math.max(ctx, low);
+}
+
+function fmt(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * What loading `options` would take, per device: weights, KV cache, compute buffers, projector,
+ * from llama.cpp's own allocation-free dry run, with each device's free and total memory.
+ */
+export async function estimateMemory(options: LoadModelOptions): Promise<MemoryEstimate> {
+  const callSite = new Error();
+  if (!options || typeof options.model !== 'string' || options.model.length === 0) throw invalid('estimateMemory: options.model must be a path');
+  const addon = native();
+  const { load, engine } = nativeOptions(options, addon);
+  try {
+    return withTotals(await addon.estimateMemory(load, engine));
   } catch (err) {
-    await nativeModel.dispose();
     throw fromNative(err, callSite);
   }
-  return new SmolVLM(nativeModel, engine, addon.backendInfo().cpuVariant);
 }
 
 /** A loaded SmolVLM model. Create with {@link loadModel}; release with {@link SmolVLM.dispose}. */
@@ -241,11 +325,24 @@ export class SmolVLM implements AsyncDisposable {
   #disposing?: Promise<void>;
 
   /** @internal use {@link loadModel} */
-  constructor(model: NativeModel, engine: NativeEngine, cpuVariant: string) {
+  constructor(model: NativeModel, engine: NativeEngine, cpuVariant: string, requestedContextSize?: number) {
     this.#model = model;
     this.#engine = engine;
     const e = engine.info();
-    this.info = Object.freeze({ ...model.info(), contextSize: e.contextSize, parallel: e.parallel, cpuVariant });
+    this.info = Object.freeze({
+      ...model.info(),
+      contextSize: e.contextSize,
+      ...(requestedContextSize !== undefined ? { requestedContextSize } : {}),
+      parallel: e.parallel,
+      cpuVariant,
+    });
+  }
+
+  /** Memory in use: per-device weights, KV cache and compute buffers, projector, image cache, RSS. */
+  memory(): MemoryUsage {
+    this.#live();
+    const est = withTotals({ devices: this.#engine.info().memory.devices, projector: this.#model.projectorMemory() });
+    return { ...est, imageCache: this.#model.imageCache().bytes, rss: process.memoryUsage.rss() };
   }
 
   /** True once {@link dispose} was called. */

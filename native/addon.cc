@@ -7,6 +7,7 @@
 #include "jobs.h"
 #include "llama.h"
 #include "log.h"
+#include "memory.h"
 #include "model.h"
 #include "request.h"
 
@@ -112,6 +113,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", Model::Init(env));
   exports.Set("Engine", Engine::Init(env));
   exports.Set("loadModel", Napi::Function::New(env, Model::Load, "loadModel"));
+  exports.Set("estimateMemory", Napi::Function::New(env, memory::Estimate, "estimateMemory"));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
   exports.Set("shutdown", Napi::Function::New(env, ShutdownJs, "shutdown"));

@@ -62,20 +62,41 @@ bool AbortDecode(void *ud) {
 // ---------------------------------------------------------------------------------------------
 // EngineCore
 
-EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : model_(std::move(model)), opt_(opt) {
+llama_context_params ContextParams(const EngineOptions &opt) {
   llama_context_params cp = llama_context_default_params();
-  cp.n_ctx = opt_.n_ctx;
-  cp.n_batch = opt_.n_batch;
-  cp.n_ubatch = std::min(opt_.n_ubatch, opt_.n_batch);
-  cp.n_seq_max = opt_.n_parallel;
+  cp.n_ctx = opt.n_ctx;
+  cp.n_batch = opt.n_batch;
+  cp.n_ubatch = std::min(opt.n_ubatch, opt.n_batch);
+  cp.n_seq_max = opt.n_parallel;
   cp.kv_unified = true;  // one pool of cells: a single request may use the whole context
-  if (opt_.n_threads > 0) cp.n_threads = opt_.n_threads;
-  if (opt_.n_threads_batch > 0) cp.n_threads_batch = opt_.n_threads_batch;
-  else if (opt_.n_threads > 0) cp.n_threads_batch = opt_.n_threads;
-  cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt_.flash_attn);
-  cp.type_k = static_cast<ggml_type>(opt_.type_k);
-  cp.type_v = static_cast<ggml_type>(opt_.type_v);
+  if (opt.n_threads > 0) cp.n_threads = opt.n_threads;
+  if (opt.n_threads_batch > 0) cp.n_threads_batch = opt.n_threads_batch;
+  else if (opt.n_threads > 0) cp.n_threads_batch = opt.n_threads;
+  cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt.flash_attn);
+  cp.type_k = static_cast<ggml_type>(opt.type_k);
+  cp.type_v = static_cast<ggml_type>(opt.type_v);
   cp.no_perf = true;
+  return cp;
+}
+
+EngineOptions ReadEngineOptions(const Napi::Object &o) {
+  EngineOptions opt;
+  auto u32 = [&](const char *k, uint32_t def) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : def; };
+  auto i32 = [&](const char *k, int32_t def) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Int32Value() : def; };
+  opt.n_ctx = u32("contextSize", opt.n_ctx);
+  opt.n_batch = u32("batchSize", opt.n_batch);
+  opt.n_ubatch = u32("ubatchSize", opt.n_ubatch);
+  opt.n_parallel = std::max<uint32_t>(1, u32("parallel", 1));
+  opt.n_threads = i32("threads", 0);
+  opt.n_threads_batch = i32("threadsBatch", 0);
+  opt.flash_attn = i32("flashAttn", LLAMA_FLASH_ATTN_TYPE_AUTO);
+  opt.type_k = i32("typeK", GGML_TYPE_F16);
+  opt.type_v = i32("typeV", GGML_TYPE_F16);
+  return opt;
+}
+
+EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : model_(std::move(model)), opt_(opt) {
+  const llama_context_params cp = ContextParams(opt_);
   log::ClearLastError();
   ctx_ = llama_init_from_model(model_->model, cp);
   if (!ctx_) {
@@ -85,6 +106,7 @@ EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : 
   }
   n_ctx_ = llama_n_ctx(ctx_);
   opt_.n_batch = llama_n_batch(ctx_);
+  memory_ = memory::Breakdown(ctx_, model_->model);
   batch_ = llama_batch_init(static_cast<int32_t>(opt_.n_batch), 0, 1);
   slots_.resize(opt_.n_parallel);
   std::lock_guard<std::mutex> lock(g_engines_mu);
@@ -528,18 +550,7 @@ Engine::Engine(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Engine>(info) 
 }
 
 Napi::Value Engine::Create(Napi::Env env, std::shared_ptr<ModelHandle> model, Napi::Object o) {
-  EngineOptions opt;
-  auto u32 = [&](const char *k, uint32_t def) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : def; };
-  auto i32 = [&](const char *k, int32_t def) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Int32Value() : def; };
-  opt.n_ctx = u32("contextSize", opt.n_ctx);
-  opt.n_batch = u32("batchSize", opt.n_batch);
-  opt.n_ubatch = u32("ubatchSize", opt.n_ubatch);
-  opt.n_parallel = std::max<uint32_t>(1, u32("parallel", 1));
-  opt.n_threads = i32("threads", 0);
-  opt.n_threads_batch = i32("threadsBatch", 0);
-  opt.flash_attn = i32("flashAttn", LLAMA_FLASH_ATTN_TYPE_AUTO);
-  opt.type_k = i32("typeK", GGML_TYPE_F16);
-  opt.type_v = i32("typeV", GGML_TYPE_F16);
+  const EngineOptions opt = ReadEngineOptions(o);
   auto core = std::make_shared<std::shared_ptr<EngineCore>>();
   return RunOffThread(
       env, "smolvlm:context",
@@ -609,6 +620,7 @@ Napi::Value Engine::Info(const Napi::CallbackInfo &info) {
   o.Set("contextSize", core_->n_ctx());
   o.Set("parallel", core_->options().n_parallel);
   o.Set("batchSize", core_->options().n_batch);
+  o.Set("memory", memory::ToJs(env, core_->memory()));
   return o;
 }
 

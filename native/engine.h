@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "memory.h"
 #include "model.h"
 #include "request.h"
 
@@ -29,6 +30,11 @@ struct EngineOptions {
   int type_v = GGML_TYPE_F16;
 };
 
+/** The llama_context_params an engine (or a dry run of one) uses. */
+llama_context_params ContextParams(const EngineOptions &opt);
+/** [JS thread] Engine options from { contextSize, batchSize, ubatchSize, parallel, threads, ... }. */
+EngineOptions ReadEngineOptions(const Napi::Object &o);
+
 class EngineCore {
  public:
   EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt);  // [blocking] creates the context
@@ -41,6 +47,8 @@ class EngineCore {
   const EngineOptions &options() const { return opt_; }
   uint32_t n_ctx() const { return n_ctx_; }
   const std::shared_ptr<ModelHandle> &model() const { return model_; }
+  /** Buffers the context allocated (weights, KV cache, compute) per device, read at creation. */
+  const memory::Report &memory() const { return memory_; }
   /** [blocking] Stops every engine of the process (exit paths that skip finalizers). */
   static void StopAll();
 
@@ -58,6 +66,7 @@ class EngineCore {
   EngineOptions opt_;
   llama_context *ctx_ = nullptr;
   uint32_t n_ctx_ = 0;
+  memory::Report memory_;
   llama_batch batch_{};
   std::thread thread_;
 

@@ -112,11 +112,8 @@ bool ProjectorEval(struct ggml_tensor *, bool ask, void *ud) {
   return !(flag && flag->load());
 }
 
-std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progress) {
-  auto h = std::make_shared<ModelHandle>();
-  h->image_cache.SetMaxBytes(static_cast<size_t>(opt.image_cache_bytes));
+void Validate(const LoadOptions &opt, GgufMeta &text, GgufMeta &proj) {
   CheckReadable(opt.model_path, "model");
-  GgufMeta text;
   ReadGguf(opt.model_path, "model", text);
   const std::string arch = text.Str("general.architecture");
   if (arch.empty()) throw Error(code::MODEL_INVALID, "model has no general.architecture: " + opt.model_path);
@@ -126,7 +123,6 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
   }
   const int64_t n_embd_file = text.U32((arch + ".embedding_length").c_str());
 
-  GgufMeta proj;
   if (!opt.mmproj_path.empty()) {
     CheckReadable(opt.mmproj_path, "projector");
     ReadGguf(opt.mmproj_path, "projector", proj);
@@ -144,19 +140,18 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
       throw Error(code::PROJECTOR_MISMATCH, "projector has no vision encoder: " + opt.mmproj_path);
     }
   }
+}
 
+std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progress) {
+  auto h = std::make_shared<ModelHandle>();
+  h->image_cache.SetMaxBytes(static_cast<size_t>(opt.image_cache_bytes));
+  GgufMeta text, proj;
+  Validate(opt, text, proj);
+  const std::string arch = text.Str("general.architecture");
   const uint64_t model_bytes = FileSize(opt.model_path), proj_bytes = opt.mmproj_path.empty() ? 0 : FileSize(opt.mmproj_path);
   progress.scale = model_bytes + proj_bytes > 0 ? static_cast<float>(model_bytes) / static_cast<float>(model_bytes + proj_bytes) : 1.f;
 
-  llama_model_params mp = llama_model_default_params();
-  mp.n_gpu_layers = opt.gpu_layers;
-  if (opt.use_mmap < 0 && !opt.use_mlock) {
-    mp.load_mode = LLAMA_LOAD_MODE_AUTO;
-  } else if (opt.use_mmap != 0) {
-    mp.load_mode = opt.use_mlock ? LLAMA_LOAD_MODE_MMAP_MLOCK : LLAMA_LOAD_MODE_MMAP;
-  } else {
-    mp.load_mode = opt.use_mlock ? LLAMA_LOAD_MODE_MLOCK : LLAMA_LOAD_MODE_NONE;
-  }
+  llama_model_params mp = ModelParams(opt);
   mp.progress_callback = ModelProgress;
   mp.progress_callback_user_data = &progress;
   log::ClearLastError();
@@ -186,14 +181,7 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
   if (!opt.mmproj_path.empty()) {
     progress.offset = progress.scale;
     progress.scale = 1.f - progress.offset;
-    mtmd_context_params cp = mtmd_context_params_default();
-    cp.use_gpu = opt.mmproj_gpu;
-    cp.print_timings = false;
-    cp.n_threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::thread::hardware_concurrency());
-    cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt.flash_attn);
-    cp.warmup = opt.warmup;
-    cp.image_min_tokens = opt.image_min_tokens;
-    cp.image_max_tokens = opt.image_max_tokens;
+    mtmd_context_params cp = ProjectorParams(opt);
     cp.cb_eval = ProjectorEval;
     cp.cb_eval_user_data = h.get();
     cp.progress_callback = ModelProgress;
@@ -206,6 +194,8 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
       throw Error(code::PROJECTOR_MISMATCH, "failed to load projector " + opt.mmproj_path + (why.empty() ? "" : ": " + why));
     }
     m.has_vision = mtmd_support_vision(h->mtmd);
+    // mtmd has no live accounting API; its dry run reserves exactly what the load allocated.
+    h->projector_memory = memory::Projector(opt.mmproj_path, ProjectorParams(opt));
     m.mmproj_size_bytes = proj_bytes;
     m.projector_type = proj.Str("clip.projector_type");
     const int64_t image_size = proj.U32("clip.vision.image_size"), patch = proj.U32("clip.vision.patch_size");
@@ -220,6 +210,38 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
   }
   progress.Report(1.f);
   return h;
+}
+
+}  // namespace
+
+void ValidateModelFiles(const LoadOptions &opt) {
+  GgufMeta text, proj;
+  Validate(opt, text, proj);
+}
+
+llama_model_params ModelParams(const LoadOptions &opt) {
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = opt.gpu_layers;
+  if (opt.use_mmap < 0 && !opt.use_mlock) {
+    mp.load_mode = LLAMA_LOAD_MODE_AUTO;
+  } else if (opt.use_mmap != 0) {
+    mp.load_mode = opt.use_mlock ? LLAMA_LOAD_MODE_MMAP_MLOCK : LLAMA_LOAD_MODE_MMAP;
+  } else {
+    mp.load_mode = opt.use_mlock ? LLAMA_LOAD_MODE_MLOCK : LLAMA_LOAD_MODE_NONE;
+  }
+  return mp;
+}
+
+mtmd_context_params ProjectorParams(const LoadOptions &opt) {
+  mtmd_context_params cp = mtmd_context_params_default();
+  cp.use_gpu = opt.mmproj_gpu;
+  cp.print_timings = false;
+  cp.n_threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::thread::hardware_concurrency());
+  cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt.flash_attn);
+  cp.warmup = opt.warmup;
+  cp.image_min_tokens = opt.image_min_tokens;
+  cp.image_max_tokens = opt.image_max_tokens;
+  return cp;
 }
 
 LoadOptions ReadLoadOptions(const Napi::Object &o) {
@@ -242,8 +264,6 @@ LoadOptions ReadLoadOptions(const Napi::Object &o) {
   return opt;
 }
 
-}  // namespace
-
 Napi::Function Model::Init(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Model",
                                   {
@@ -254,6 +274,7 @@ Napi::Function Model::Init(Napi::Env env) {
                                       InstanceMethod<&Model::CreateEngine>("createEngine"),
                                       InstanceMethod<&Model::CountTokens>("countTokens"),
                                       InstanceMethod<&Model::ImageCacheStats>("imageCache"),
+                                      InstanceMethod<&Model::ProjectorMemory>("projectorMemory"),
                                       InstanceMethod<&Model::ConfigureImageCache>("configureImageCache"),
                                       InstanceMethod<&Model::Dispose>("dispose"),
                                   });
@@ -539,6 +560,10 @@ Napi::Value Model::ImageCacheStats(const Napi::CallbackInfo &info) {
   o.Set("entries", Napi::Number::New(env, static_cast<double>(s.entries)));
   o.Set("maxBytes", Napi::Number::New(env, static_cast<double>(s.max_bytes)));
   return o;
+}
+
+Napi::Value Model::ProjectorMemory(const Napi::CallbackInfo &info) {
+  return memory::ToJs(info.Env(), Live(info.Env())->projector_memory);
 }
 
 Napi::Value Model::ConfigureImageCache(const Napi::CallbackInfo &info) {

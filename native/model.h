@@ -6,8 +6,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "image_cache.h"
+#include "memory.h"
 #include "llama.h"
 #include "mtmd.h"
 
@@ -28,6 +30,13 @@ struct LoadOptions {
   bool warmup = true;
   double image_cache_bytes = 32.0 * 1024 * 1024;
 };
+
+/** [blocking] Checks both files before llama.cpp sees them (its asserts would end the process). */
+void ValidateModelFiles(const LoadOptions &opt);
+llama_model_params ModelParams(const LoadOptions &opt);
+mtmd_context_params ProjectorParams(const LoadOptions &opt);
+/** [JS thread] Load options from the JS object (see lib/binding.ts NativeLoadOptions). */
+LoadOptions ReadLoadOptions(const Napi::Object &o);
 
 /** Metadata read once at load. */
 struct ModelMeta {
@@ -52,6 +61,7 @@ struct ModelHandle {
   std::atomic<const std::atomic<bool> *> encode_abort{nullptr};
   std::atomic<uint32_t> eval_nodes{0};
   ImageCache image_cache{0};
+  std::vector<memory::DeviceBytes> projector_memory;
   ~ModelHandle();
   const llama_vocab *vocab() const { return llama_model_get_vocab(model); }
 };
@@ -79,6 +89,8 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value CreateEngine(const Napi::CallbackInfo &info);
   /** [async] countTokens(prompt, images[]) -> Promise<{ total, image }> (libuv pool: image preprocessing) */
   Napi::Value CountTokens(const Napi::CallbackInfo &info);
+  /** [sync] projectorMemory() -> per-device bytes of the projector (weights + compute) */
+  Napi::Value ProjectorMemory(const Napi::CallbackInfo &info);
   /** [sync] imageCache() -> { hits, misses, evictions, encodes, bytes, entries, maxBytes } */
   Napi::Value ImageCacheStats(const Napi::CallbackInfo &info);
   /** [sync] configureImageCache(maxBytes, clear) */

@@ -1,0 +1,127 @@
+#include "memory.h"
+
+#include <map>
+
+#include "engine.h"
+#include "errors.h"
+#include "jobs.h"
+#include "llama-ext.h"  // llama_get_memory_breakdown: what llama.cpp's own --fit uses
+#include "log.h"
+#include "model.h"
+
+namespace smolvlm::memory {
+namespace {
+
+const char *TypeName(ggml_backend_dev_t dev) {
+  switch (ggml_backend_dev_type(dev)) {
+    case GGML_BACKEND_DEVICE_TYPE_CPU: return "cpu";
+    case GGML_BACKEND_DEVICE_TYPE_GPU: return "gpu";
+    case GGML_BACKEND_DEVICE_TYPE_IGPU: return "igpu";
+    default: return "accel";
+  }
+}
+
+DeviceBytes Describe(ggml_backend_dev_t dev) {
+  DeviceBytes d;
+  d.device = ggml_backend_dev_name(dev);
+  d.type = TypeName(dev);
+  ggml_backend_dev_memory(dev, &d.free, &d.total);
+  return d;
+}
+
+DeviceBytes Host() {
+  ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  DeviceBytes d = cpu ? Describe(cpu) : DeviceBytes{};
+  d.device = "CPU";
+  d.type = "cpu";
+  return d;
+}
+
+}  // namespace
+
+Report Breakdown(const llama_context *ctx, const llama_model *model) {
+  Report r;
+  const int nd = llama_model_n_devices(model);
+  for (int i = 0; i < nd; i++) r.devices.push_back(Describe(llama_model_get_device(model, i)));
+  r.devices.push_back(Host());
+  for (const auto &[buft, mb] : llama_get_memory_breakdown(ctx)) {
+    DeviceBytes *into = &r.devices.back();
+    if (!ggml_backend_buft_is_host(buft)) {
+      ggml_backend_dev_t dev = ggml_backend_buft_get_device(buft);
+      for (int i = 0; i < nd; i++)
+        if (dev == llama_model_get_device(model, i)) into = &r.devices[i];
+    }
+    into->model += mb.model;
+    into->context += mb.context;
+    into->compute += mb.compute;
+  }
+  return r;
+}
+
+std::vector<DeviceBytes> Projector(const std::string &mmproj_path, mtmd_context_params params) {
+  std::vector<DeviceBytes> out;
+  params.warmup = true;  // the compute buffer is part of what a loaded projector holds
+  for (const auto &[dev, bytes] : mtmd_get_memory_usage(mmproj_path.c_str(), params)) {
+    DeviceBytes d = dev && ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_CPU ? Describe(dev) : Host();
+    d.model = bytes;
+    out.push_back(d);
+  }
+  return out;
+}
+
+Napi::Array ToJs(Napi::Env env, const std::vector<DeviceBytes> &devices) {
+  Napi::Array a = Napi::Array::New(env, devices.size());
+  for (size_t i = 0; i < devices.size(); i++) {
+    const DeviceBytes &d = devices[i];
+    Napi::Object o = Napi::Object::New(env);
+    auto num = [&](size_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
+    o.Set("device", d.device);
+    o.Set("type", d.type);
+    o.Set("model", num(d.model));
+    o.Set("context", num(d.context));
+    o.Set("compute", num(d.compute));
+    o.Set("free", num(d.free));
+    o.Set("total", num(d.total));
+    a.Set(static_cast<uint32_t>(i), o);
+  }
+  return a;
+}
+
+Napi::Object ToJs(Napi::Env env, const Report &r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("devices", ToJs(env, r.devices));
+  o.Set("projector", ToJs(env, r.projector));
+  return o;
+}
+
+Napi::Value Estimate(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) ThrowInvalid(env, "estimateMemory(loadOptions, engineOptions) expected");
+  const LoadOptions lo = ReadLoadOptions(info[0].As<Napi::Object>());
+  const EngineOptions eo = ReadEngineOptions(info[1].As<Napi::Object>());
+  if (lo.model_path.empty()) ThrowInvalid(env, "estimateMemory: options.model is required");
+  auto report = std::make_shared<Report>();
+  return RunOffThread(
+      env, "smolvlm:estimate",
+      [lo, eo, report] {
+        ValidateModelFiles(lo);
+        llama_model_params mp = ModelParams(lo);
+        mp.no_alloc = true;  // metadata only: simulate every allocation
+        mp.load_mode = LLAMA_LOAD_MODE_NONE;
+        log::ClearLastError();
+        llama_model *model = llama_model_load_from_file(lo.model_path.c_str(), mp);
+        if (!model) throw Error(code::MODEL_INVALID, "failed to read model " + lo.model_path + ": " + log::LastError());
+        llama_context *ctx = llama_init_from_model(model, ContextParams(eo));
+        if (!ctx) {
+          llama_model_free(model);
+          throw Error(code::OUT_OF_MEMORY, "a context of " + std::to_string(eo.n_ctx) + " tokens cannot be created: " + log::LastError());
+        }
+        *report = Breakdown(ctx, model);
+        llama_free(ctx);
+        llama_model_free(model);
+        if (!lo.mmproj_path.empty()) report->projector = Projector(lo.mmproj_path, ProjectorParams(lo));
+      },
+      [report](Napi::Env env) -> Napi::Value { return ToJs(env, *report); });
+}
+
+}  // namespace smolvlm::memory

@@ -1,0 +1,37 @@
+// Memory accounting from llama.cpp's own buffers: the live breakdown of a context, and the
+// allocation-free dry run (no_alloc) that estimates it before anything is loaded.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "llama.h"
+#include "mtmd.h"
+
+namespace smolvlm::memory {
+
+struct DeviceBytes {
+  std::string device;  // ggml device name; "CPU" for host memory
+  std::string type;    // cpu | gpu | igpu | accel
+  size_t model = 0, context = 0, compute = 0;  // weights, KV cache, compute buffers
+  size_t free = 0, total = 0;                  // the device's memory now
+};
+
+struct Report {
+  std::vector<DeviceBytes> devices;    // the model's devices, then the host
+  std::vector<DeviceBytes> projector;  // `model` holds weights + compute (mtmd reports them merged)
+};
+
+/** [any thread] Per-device buffers of a context (weights, KV, compute). */
+Report Breakdown(const llama_context *ctx, const llama_model *model);
+/** [blocking] The projector's weights + compute buffers per device, by mtmd's dry run. */
+std::vector<DeviceBytes> Projector(const std::string &mmproj_path, mtmd_context_params params);
+
+Napi::Object ToJs(Napi::Env env, const Report &r);
+Napi::Array ToJs(Napi::Env env, const std::vector<DeviceBytes> &devices);
+
+/** [async] estimateMemory(loadOptions, engineOptions) -> Promise<report>; allocates nothing. */
+Napi::Value Estimate(const Napi::CallbackInfo &info);
+
+}  // namespace smolvlm::memory

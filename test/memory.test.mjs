@@ -1,0 +1,116 @@
+// Memory: estimate before loading equals what loading allocates; budgets; no leaks.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { estimateMemory, InsufficientMemoryError, loadModel, parseBytes } from '../dist/index.js';
+import { ensureFixture, ensureTestImages, loadTiny, slow, THREADS, userMessage } from './helpers.mjs';
+
+const within = (a, b, tolerance = 0.05) => Math.abs(a - b) <= tolerance * Math.max(a, b);
+
+for (const size of ['tiny', '256m']) {
+  test(`estimate equals the live breakdown, category by category (${size})`, async () => {
+    const { model, mmproj } = await ensureFixture({ size });
+    const options = { model, mmproj, threads: THREADS, contextSize: 2048, parallel: 2 };
+    const est = await estimateMemory(options);
+    const vlm = await loadModel(options);
+    try {
+      const live = vlm.memory();
+      for (const k of ['model', 'context', 'compute', 'projector', 'all']) {
+        assert.ok(est.totals[k] > 0, `${k} estimated`);
+        assert.ok(within(est.totals[k], live.totals[k]), `${k}: estimate ${est.totals[k]} vs actual ${live.totals[k]}`);
+      }
+      const host = live.devices.at(-1);
+      assert.equal(host.device, 'CPU');
+      assert.ok(host.total > 0 && host.free > 0);
+      assert.ok(live.rss > live.totals.compute, 'process RSS reported');
+    } finally {
+      await vlm.dispose();
+    }
+  });
+}
+
+test('the KV cache estimate follows context size and cache type', async () => {
+  const { model, mmproj } = await ensureFixture({ size: 'tiny' });
+  const a = await estimateMemory({ model, mmproj, contextSize: 1024 });
+  const b = await estimateMemory({ model, mmproj, contextSize: 4096 });
+  const q = await estimateMemory({ model, mmproj, contextSize: 4096, kvCacheType: 'q8_0' });
+  assert.ok(within(b.totals.context, 4 * a.totals.context, 0.01));
+  assert.ok(q.totals.context < b.totals.context * 0.6);
+  assert.equal(a.totals.model, b.totals.model);
+});
+
+test('memoryLimit too small fails before allocating, with the numbers', async () => {
+  const { model, mmproj } = await ensureFixture({ size: '256m' });
+  const before = process.memoryUsage.rss();
+  const err = await loadModel({ model, mmproj, memoryLimit: '200MB' }).catch((e) => e);
+  assert.ok(err instanceof InsufficientMemoryError, String(err));
+  assert.equal(err.code, 'ERR_INSUFFICIENT_MEMORY');
+  assert.equal(err.limit, 200e6);
+  assert.ok(err.required > 200e6 && err.estimate.totals.model > 0);
+  assert.match(err.message, /weights .* KV cache .* projector/);
+  assert.ok(process.memoryUsage.rss() - before < 100e6, 'no weights were loaded');
+});
+
+test('memoryLimit that fits only a smaller context reduces it, and says so', async () => {
+  const { model, mmproj } = await ensureFixture({ size: '256m' });
+  const at = async (ctx) => (await estimateMemory({ model, mmproj, contextSize: ctx })).totals.all;
+  const limit = Math.floor((await at(2048) + await at(4096)) / 2);
+  const vlm = await loadModel({ model, mmproj, threads: THREADS, contextSize: 8192, memoryLimit: limit });
+  try {
+    assert.ok(vlm.info.contextSize >= 2048 && vlm.info.contextSize < 4096, `context ${vlm.info.contextSize}`);
+    assert.equal(vlm.info.requestedContextSize, 8192);
+    assert.ok(vlm.memory().totals.all <= limit);
+  } finally {
+    await vlm.dispose();
+  }
+  const roomy = await loadModel({ model, mmproj, threads: THREADS, contextSize: 1024, memoryLimit: '8GB' });
+  assert.equal(roomy.info.contextSize, 1024);
+  assert.equal(roomy.info.requestedContextSize, undefined);
+  await roomy.dispose();
+});
+
+test('sizes parse', () => {
+  assert.equal(parseBytes('1.5GB'), 1.5e9);
+  assert.equal(parseBytes('512 MiB'), 512 * 1024 ** 2);
+  assert.equal(parseBytes('800M'), 800 * 1024 ** 2);
+  assert.equal(parseBytes(1234), 1234);
+  assert.throws(() => parseBytes('lots'), /memoryLimit/);
+  assert.throws(() => parseBytes(-1), /memoryLimit/);
+});
+
+// RSS settles: the last cycles cost no more than the early ones.
+const settle = (samples, label, limitMb) => {
+  const early = Math.max(...samples.slice(2, 6));
+  const late = Math.max(...samples.slice(-4));
+  assert.ok(late - early < limitMb * 1e6, `${label}: RSS ${(early / 1e6).toFixed(1)} MB -> ${(late / 1e6).toFixed(1)} MB`);
+};
+
+test(`load/dispose cycles do not leak (${slow ? 100 : 24} cycles)`, async () => {
+  const samples = [];
+  for (let i = 0; i < (slow ? 100 : 24); i++) {
+    const vlm = await loadTiny({ contextSize: 1024 });
+    await vlm.dispose();
+    global.gc?.();
+    samples.push(process.memoryUsage.rss());
+  }
+  settle(samples, 'load/dispose', 20);
+});
+
+test(`generate calls with images, aborts and errors do not leak (${slow ? 1000 : 120} calls)`, async () => {
+  const images = await ensureTestImages();
+  const vlm = await loadTiny({ contextSize: 2048, imageCache: { maxBytes: 1 << 20 } });
+  try {
+    const samples = [];
+    const kinds = ['square', 'landscape', 'portrait'];
+    const n = slow ? 1000 : 120;
+    for (let i = 0; i < n; i++) {
+      const request = { messages: userMessage(images[kinds[i % 3]], `Question ${i}`), maxTokens: 4 };
+      if (i % 10 === 7) request.signal = AbortSignal.timeout(1);
+      if (i % 10 === 9) request.messages = userMessage({ data: new Uint8Array(5), width: 2, height: 2, channels: 3 }, 'bad');
+      await vlm.generate(request).catch(() => {});
+      if (i % 10 === 0) samples.push(process.memoryUsage.rss());
+    }
+    settle(samples, 'generate', 16);
+  } finally {
+    await vlm.dispose();
+  }
+});
