@@ -3,11 +3,11 @@
 // run, same inputs (the 256M-shape synthetic model, one 1024x768 image = 13 tiles, greedy).
 // Prints both sides and the ratios; `--json FILE` writes them.
 //   node bench/bench.mjs [--size 256m|tiny] [--tokens 64] [--threads N] [--runs 2] [--json out.json]
-import { execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { backendInfo } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
@@ -37,33 +37,52 @@ const image = join(tempDir(), 'bench-1024x768.png');
   await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(image);
 }
 
-/** One llama-mtmd-cli run: timings from its own log, peak RSS from the kernel. */
-async function runCli() {
+/**
+ * One llama-mtmd-cli run. Generation speed is wall-clock, like ours: the time between the first
+ * and the last token arriving on its stdout (it flushes each token). Image encode from its log;
+ * prompt eval and time to first token from llama.cpp's perf counters (-v prints them): its
+ * "prompt eval" clock runs from the first prompt decode to the first sample, so it spans the
+ * image encode too. Peak RSS: the kernel's high-water mark (VmHWM), sampled until exit.
+ */
+function runCli() {
   const cli = referenceCli();
   const args = ['-m', files.model, '--mmproj', files.mmproj, '--image', image, '-p', PROMPT, '--temp', '0',
     '-n', String(tokens), '-t', String(threads), '-c', String(CTX), '--ignore-eos', '-v'];
-  // -v: llama.cpp prints its perf counters only at debug verbosity
-  // python's getrusage(RUSAGE_CHILDREN) gives the child's peak RSS without extra tools
-  const wrapper = 'import resource,subprocess,sys,time;t=time.time();r=subprocess.run(sys.argv[1:],capture_output=True);' +
-    'sys.stdout.buffer.write(r.stdout);sys.stderr.buffer.write(r.stderr);' +
-    'print("WALL_MS",(time.time()-t)*1000,"MAXRSS_KB",resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,file=sys.stderr)';
-  const { stdout, stderr } = await promisify(execFile)('python3', ['-c', wrapper, cli, ...args], { maxBuffer: 256 << 20 });
-  const encodeMs = [...stderr.matchAll(/batch encoding done in (\d+) ms/g)].reduce((a, m) => a + Number(m[1]), 0);
-  const pe = stderr.match(/prompt eval time =\s*([\d.]+) ms \/\s*(\d+) tokens/);
-  const ev = stderr.match(/\s eval time =\s*([\d.]+) ms \/\s*(\d+) runs/);
-  const rss = Number(stderr.match(/MAXRSS_KB (\d+)/)[1]) * 1024;
-  if (!pe || !ev) throw new Error(`could not parse llama-mtmd-cli timings:\n${stderr.slice(-2000)}`);
-  // llama.cpp counts image-embedding decodes in "prompt eval"; the CLI has no TTFT of its own,
-  // so it is approximated as image encode + prompt eval (ours is measured end to end).
-  return {
-    imageEncodeMs: encodeMs,
-    promptEvalMs: Number(pe[1]),
-    promptTokens: Number(pe[2]),
-    tokensPerSecond: (Number(ev[2]) / Number(ev[1])) * 1000,
-    timeToFirstTokenMs: encodeMs + Number(pe[1]),
-    peakRssBytes: rss,
-    text: stdout.toString().trim().slice(0, 60),
-  };
+  return new Promise((resolve, reject) => {
+    const p = spawn(cli, args);
+    let stdout = '', stderr = '', firstAt = 0, lastAt = 0, hwm = 0;
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      const now = performance.now();
+      if (stdout.length > 1) { // the first byte is the "\n" printed after the prompt
+        if (!firstAt) firstAt = now;
+        lastAt = now;
+      }
+    });
+    p.stderr.on('data', (d) => (stderr += d));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+      } catch { /* exited */ }
+    }, 20);
+    p.on('exit', (code) => {
+      clearInterval(poll);
+      if (code !== 0) return reject(new Error(`llama-mtmd-cli failed (${code}): ${stderr.slice(-2000)}`));
+      const encodeMs = [...stderr.matchAll(/batch encoding done in (\d+) ms/g)].reduce((a, m) => a + Number(m[1]), 0);
+      const pe = stderr.match(/prompt eval time =\s*([\d.]+) ms \/\s*(\d+) tokens/);
+      if (!pe) return reject(new Error(`could not parse llama-mtmd-cli timings:\n${stderr.slice(-2000)}`));
+      resolve({
+        imageEncodeMs: encodeMs,
+        promptEvalMs: Number(pe[1]) - encodeMs,
+        promptTokens: Number(pe[2]),
+        tokensPerSecond: ((tokens - 1) / (lastAt - firstAt)) * 1000,
+        timeToFirstTokenMs: Number(pe[1]),
+        peakRssBytes: hwm,
+        text: stdout.trim().slice(0, 60),
+      });
+    });
+  });
 }
 
 /** One smolvlm-node run in a fresh process, so peak RSS is its own. */

@@ -104,6 +104,7 @@ EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : 
     throw Error(code::OUT_OF_MEMORY, "failed to create a context of " + std::to_string(opt_.n_ctx) + " tokens" +
                                          (why.empty() ? "" : ": " + why));
   }
+  AttachThreadpool(cp.n_threads);
   n_ctx_ = llama_n_ctx(ctx_);
   opt_.n_batch = llama_n_batch(ctx_);
   memory_ = memory::Breakdown(ctx_, model_->model);
@@ -111,6 +112,19 @@ EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : 
   slots_.resize(opt_.n_parallel);
   std::lock_guard<std::mutex> lock(g_engines_mu);
   g_engines.insert(this);
+}
+
+void EngineCore::AttachThreadpool(int n_threads) {
+  ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  if (!cpu) return;
+  ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+  using NewFn = ggml_threadpool *(*)(ggml_threadpool_params *);
+  auto new_fn = reinterpret_cast<NewFn>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+  threadpool_free_ = reinterpret_cast<void (*)(ggml_threadpool *)>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+  if (!new_fn || !threadpool_free_) return;
+  ggml_threadpool_params tpp = ggml_threadpool_params_default(n_threads);
+  threadpool_ = new_fn(&tpp);
+  if (threadpool_) llama_attach_threadpool(ctx_, threadpool_, nullptr);
 }
 
 EngineCore::~EngineCore() {
@@ -165,6 +179,10 @@ void EngineCore::Stop() {
     llama_batch_free(batch_);
     llama_free(ctx_);
     ctx_ = nullptr;
+  }
+  if (threadpool_) {
+    threadpool_free_(threadpool_);
+    threadpool_ = nullptr;
   }
 }
 
@@ -385,7 +403,12 @@ void EngineCore::Step() {
   }
 
   // At most one image (run of consecutive image chunks) per step, so generating slots keep going.
-  if (media) EncodeMedia(*media);
+  // An encode takes seconds: deliver what the others have generated first.
+  if (media) {
+    for (auto &s : slots_)
+      if (s) s->emitter->Flush();
+    EncodeMedia(*media);
+  }
 }
 
 // Encodes the run of image chunks at the request's current segment and decodes their embeddings

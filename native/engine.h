@@ -53,6 +53,7 @@ class EngineCore {
   static void StopAll();
 
  private:
+  void AttachThreadpool(int n_threads);
   void Run();
   bool Admit(std::shared_ptr<Request> &req);
   void Prepare(Request &req);
@@ -68,6 +69,10 @@ class EngineCore {
   uint32_t n_ctx_ = 0;
   memory::Report memory_;
   llama_batch batch_{};
+  // A persistent ggml thread pool, as llama.cpp's own tools attach: without one, ggml creates
+  // and joins its worker threads for every graph, i.e. for every generated token.
+  ggml_threadpool *threadpool_ = nullptr;
+  void (*threadpool_free_)(ggml_threadpool *) = nullptr;
   std::thread thread_;
 
   std::mutex mu_;

@@ -88,7 +88,20 @@ void Emitter::Delta(const std::string &text, std::optional<llama_token> token, s
   pending_.text += text;
   if (token) pending_.tokens.push_back(*token);
   if (logprob) pending_.logprobs.push_back(*logprob);
-  if (!pending_.text.empty() || !pending_.tokens.empty()) ScheduleLocked();
+  if (pending_.text.empty() && pending_.tokens.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!sent_any_ || now - last_sent_ >= kCoalesce) {
+    sent_any_ = true;
+    last_sent_ = now;
+    ScheduleLocked();
+  }
+}
+
+void Emitter::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_ || (pending_.text.empty() && pending_.tokens.empty())) return;
+  last_sent_ = std::chrono::steady_clock::now();
+  ScheduleLocked();
 }
 
 void Emitter::Finish(Final final) {

@@ -55,7 +55,13 @@ class Emitter {
     double image_encode_ms = 0, prompt_eval_ms = 0, generation_ms = 0, ttft_ms = 0, total_ms = 0;
   };
   Emitter(Napi::Env env, Napi::Function on_event);
+  /**
+   * Adds a delta. The first one goes to JS at once; later ones at most every kCoalesce, so a fast
+   * generation does not wake the JS thread (and preempt a compute thread) for every token.
+   */
   void Delta(const std::string &text, std::optional<llama_token> token, std::optional<float> logprob);
+  /** Sends whatever is pending now (before the engine starts a long operation). */
+  void Flush();
   /** Last event; releases the thread-safe function. Idempotent. */
   void Finish(Final final);
 
@@ -70,10 +76,13 @@ class Emitter {
   void ScheduleLocked();
   static void Deliver(Napi::Env env, Napi::Function fn, Emitter *self);
 
+  static constexpr std::chrono::milliseconds kCoalesce{16};
   Napi::ThreadSafeFunction tsfn_;
   std::mutex mu_;
   Pending pending_;
   bool finished_ = false;
+  bool sent_any_ = false;
+  std::chrono::steady_clock::time_point last_sent_{};
   std::shared_ptr<Emitter> keep_alive_;  // set while a call is queued
   friend struct EmitterAccess;
 

@@ -1,8 +1,9 @@
 // Memory: estimate before loading equals what loading allocates; budgets; no leaks.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { estimateMemory, InsufficientMemoryError, loadModel, parseBytes } from '../dist/index.js';
-import { ensureFixture, ensureTestImages, loadTiny, slow, THREADS, userMessage } from './helpers.mjs';
+import { ensureFixture, root, slow, THREADS } from './helpers.mjs';
 
 const within = (a, b, tolerance = 0.05) => Math.abs(a - b) <= tolerance * Math.max(a, b);
 
@@ -77,40 +78,51 @@ test('sizes parse', () => {
   assert.throws(() => parseBytes(-1), /memoryLimit/);
 });
 
-// RSS settles: the last cycles cost no more than the early ones.
+// RSS settles: the last cycles cost no more than the early ones. Each check runs in a fresh
+// process, so what earlier tests did to the allocator does not blur it.
 const settle = (samples, label, limitMb) => {
   const early = Math.max(...samples.slice(2, 6));
   const late = Math.max(...samples.slice(-4));
   assert.ok(late - early < limitMb * 1e6, `${label}: RSS ${(early / 1e6).toFixed(1)} MB -> ${(late / 1e6).toFixed(1)} MB`);
 };
 
-test(`load/dispose cycles do not leak (${slow ? 100 : 24} cycles)`, async () => {
-  const samples = [];
-  for (let i = 0; i < (slow ? 100 : 24); i++) {
-    const vlm = await loadTiny({ contextSize: 1024 });
-    await vlm.dispose();
-    global.gc?.();
-    samples.push(process.memoryUsage.rss());
-  }
+function samplesFromChild(body) {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { loadModel } from './dist/index.js';
+    import { ensureFixture } from './test/fixtures/synth.mjs';
+    import { ensureTestImages } from './test/fixtures/images.mjs';
+    const { model, mmproj } = await ensureFixture({ size: 'tiny' });
+    const images = await ensureTestImages();
+    const samples = [];
+    ${body}
+    console.log(JSON.stringify(samples));
+  `], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+test(`load/dispose cycles do not leak (${slow ? 100 : 30} cycles)`, () => {
+  const samples = samplesFromChild(`
+    for (let i = 0; i < ${slow ? 100 : 30}; i++) {
+      const vlm = await loadModel({ model, mmproj, threads: ${THREADS}, contextSize: 1024 });
+      await vlm.dispose();
+      samples.push(process.memoryUsage.rss());
+    }`);
   settle(samples, 'load/dispose', 20);
 });
 
-test(`generate calls with images, aborts and errors do not leak (${slow ? 1000 : 120} calls)`, async () => {
-  const images = await ensureTestImages();
-  const vlm = await loadTiny({ contextSize: 2048, imageCache: { maxBytes: 1 << 20 } });
-  try {
-    const samples = [];
+test(`generate calls with images, aborts and errors do not leak (${slow ? 1000 : 150} calls)`, () => {
+  const samples = samplesFromChild(`
+    const vlm = await loadModel({ model, mmproj, threads: ${THREADS}, contextSize: 2048, imageCache: { maxBytes: 1 << 20 } });
     const kinds = ['square', 'landscape', 'portrait'];
-    const n = slow ? 1000 : 120;
-    for (let i = 0; i < n; i++) {
-      const request = { messages: userMessage(images[kinds[i % 3]], `Question ${i}`), maxTokens: 4 };
+    for (let i = 0; i < ${slow ? 1000 : 150}; i++) {
+      const content = [{ type: 'image', image: images[kinds[i % 3]] }, { type: 'text', text: 'Question ' + i }];
+      const request = { messages: [{ role: 'user', content }], maxTokens: 4 };
       if (i % 10 === 7) request.signal = AbortSignal.timeout(1);
-      if (i % 10 === 9) request.messages = userMessage({ data: new Uint8Array(5), width: 2, height: 2, channels: 3 }, 'bad');
+      if (i % 10 === 9) content[0].image = { data: new Uint8Array(5), width: 2, height: 2, channels: 3 };
       await vlm.generate(request).catch(() => {});
       if (i % 10 === 0) samples.push(process.memoryUsage.rss());
     }
-    settle(samples, 'generate', 16);
-  } finally {
-    await vlm.dispose();
-  }
+    await vlm.dispose();`);
+  settle(samples, 'generate', 16);
 });
