@@ -132,7 +132,7 @@ export interface NativeModel {
   detokenize(tokens: Int32Array, special: boolean): Promise<string>;
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template?: string): string;
   createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
-  countTokens(prompt: string, images: NativeImage[]): Promise<{ total: number; image: number }>;
+  countTokens(prompt: string, images: NativeImage[], addSpecial: boolean): Promise<{ total: number; image: number }>;
   imageCache(): ImageCacheStats;
   projectorMemory(): NativeDeviceMemory[];
   configureImageCache(maxBytes: number | undefined, clear: boolean): void;

@@ -4,6 +4,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { Sharp } from 'sharp';
 import sharp from 'sharp';
 import type { NativeImage } from './binding.js';
@@ -102,7 +103,7 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
     const url = input instanceof URL ? input : new URL(input);
     if (url.protocol === 'data:') input = fromDataUrl(url.href);
     else if (url.protocol === 'http:' || url.protocol === 'https:') input = await download(url, options);
-    else if (url.protocol === 'file:') input = url.pathname;
+    else if (url.protocol === 'file:') input = fileURLToPath(url);
     else throw imageError(`unsupported URL scheme: ${url.protocol}`);
   }
   let pipeline: Sharp;

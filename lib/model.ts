@@ -68,7 +68,7 @@ export interface LoadModelOptions {
 }
 
 export interface SamplingOptions {
-  /** Tokens to generate at most. Default 512. */
+  /** Tokens to generate at most (>= 1). Default 512. */
   maxTokens?: number;
   /** 0 = greedy (deterministic). Default 0. */
   temperature?: number;
@@ -80,7 +80,7 @@ export interface SamplingOptions {
   minP?: number;
   /** 1 = off. Default 1. */
   repeatPenalty?: number;
-  /** Tokens the repeat penalty looks back over. Default 64. */
+  /** Tokens the repeat penalty looks back over; -1 = the whole context. Default 64. */
   repeatLastN?: number;
   /** Sampling seed. Default random. */
   seed?: number;
@@ -132,6 +132,8 @@ export interface GenerateResult {
 
 export type ModelInfo = NativeModelInfo & {
   contextSize: number;
+  /** Wall-clock time `loadModel` took (model, projector, context). */
+  loadTimeMs: number;
   /** The contextSize asked for, when `memoryLimit` made it smaller. */
   requestedContextSize?: number;
   parallel: number;
@@ -173,25 +175,53 @@ function abortedEarly(message: string, callSite: Error): AbortError {
   return err;
 }
 
+const INT32_MAX = 0x7fffffff;
+
+/** Checks every load option; one place for loadModel and estimateMemory. */
+function validateLoadOptions(options: LoadModelOptions, fn: string): void {
+  if (!options || typeof options !== 'object') throw invalid(`${fn}: options object expected`);
+  if (typeof options.model !== 'string' || options.model.length === 0) throw invalid(`${fn}: options.model must be a path to a .gguf file`);
+  if (options.mmproj !== undefined && (typeof options.mmproj !== 'string' || options.mmproj.length === 0)) throw invalid(`${fn}: options.mmproj must be a path`);
+  checkInt('contextSize', options.contextSize, 16, 1 << 24);
+  checkInt('parallel', options.parallel, 1, 256);
+  checkInt('batchSize', options.batchSize, 1, 1 << 20);
+  checkInt('ubatchSize', options.ubatchSize, 1, 1 << 20);
+  checkInt('threads', options.threads, 1, 1024);
+  checkInt('imageMinTokens', options.imageMinTokens, 1, 1 << 20);
+  checkInt('imageMaxTokens', options.imageMaxTokens, 1, 1 << 20);
+  const parallel = options.parallel ?? 1;
+  if (parallel > (options.batchSize ?? 2048) || parallel > (options.contextSize ?? 4096)) {
+    throw invalid('parallel must not exceed batchSize or contextSize: each step decodes one token per sequence');
+  }
+  const gpu = options.gpu;
+  if (gpu !== undefined && gpu !== 'auto' && typeof gpu !== 'boolean') {
+    if (typeof gpu !== 'object' || gpu === null) throw invalid("gpu must be 'auto', a boolean or { layers }");
+    checkInt('gpu.layers', gpu.layers, -1, 100_000);
+    if (gpu.layers === undefined) throw invalid('gpu.layers is required (-1 = all)');
+  }
+  if (options.imageCache !== undefined && options.imageCache !== false) checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0);
+  if (options.kvCacheType !== undefined && !(options.kvCacheType in KV_TYPES)) throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
+  if (/^q/.test(options.kvCacheType ?? '') && options.flashAttention === false) {
+    throw invalid(`kvCacheType '${options.kvCacheType}' needs flash attention (llama.cpp cannot quantize the V cache without it)`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+}
+
 /**
  * Loads a model (and its projector) off the JS thread and prepares an engine for it.
  * @throws ModelLoadError, ProjectorMismatchError, AbortError, InvalidArgumentError
  */
 export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   const callSite = new Error();
-  if (!options || typeof options !== 'object') throw invalid('loadModel: options object expected');
-  if (typeof options.model !== 'string' || options.model.length === 0) throw invalid('loadModel: options.model must be a path to a .gguf file');
-  if (options.mmproj !== undefined && (typeof options.mmproj !== 'string' || options.mmproj.length === 0)) throw invalid('loadModel: options.mmproj must be a path');
-  checkInt('contextSize', options.contextSize, 16, 1 << 24);
-  checkInt('parallel', options.parallel, 1, 256);
-  checkInt('batchSize', options.batchSize, 1, 1 << 20);
-  checkInt('ubatchSize', options.ubatchSize, 1, 1 << 20);
-  checkInt('threads', options.threads, 1, 1024);
-  if (options.imageCache !== undefined && options.imageCache !== false) checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0);
-  if (options.kvCacheType !== undefined && !(options.kvCacheType in KV_TYPES)) throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
+  try {
+    validateLoadOptions(options, 'loadModel');
+  } catch (err) {
+    throw fromNative(err, callSite);
+  }
   const signal = options.signal;
   if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
 
+  const started = performance.now();
   const addon = native();
   const { load, engine: engineOptions } = nativeOptions(options, addon);
   if (options.memoryLimit !== undefined) {
@@ -202,7 +232,19 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
       throw fromNative(err, callSite);
     }
   }
-  const task = addon.loadModel(load, options.onProgress ? (p) => options.onProgress?.(p) : undefined);
+  const onProgress = options.onProgress;
+  const task = addon.loadModel(
+    load,
+    onProgress
+      ? (p) => {
+          try {
+            onProgress(p);
+          } catch {
+            /* a throwing callback must not take the process down (it runs from a native callback) */
+          }
+        }
+      : undefined,
+  );
   const onAbort = () => task.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   let nativeModel: NativeModel;
@@ -222,7 +264,11 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
     throw fromNative(err, callSite);
   }
   const requested = options.contextSize ?? 4096;
-  return new SmolVLM(nativeModel, engine, addon.backendInfo().cpuVariant, engineOptions.contextSize !== requested ? requested : undefined);
+  return new SmolVLM(nativeModel, engine, {
+    cpuVariant: addon.backendInfo().cpuVariant,
+    loadTimeMs: performance.now() - started,
+    requestedContextSize: engineOptions.contextSize !== requested ? requested : undefined,
+  });
 }
 
 /** The native options for `options`: one mapping for loading, estimating and fitting. */
@@ -305,7 +351,11 @@ function fmt(bytes: number): string {
  */
 export async function estimateMemory(options: LoadModelOptions): Promise<MemoryEstimate> {
   const callSite = new Error();
-  if (!options || typeof options.model !== 'string' || options.model.length === 0) throw invalid('estimateMemory: options.model must be a path');
+  try {
+    validateLoadOptions(options, 'estimateMemory');
+  } catch (err) {
+    throw fromNative(err, callSite);
+  }
   const addon = native();
   const { load, engine } = nativeOptions(options, addon);
   try {
@@ -325,16 +375,17 @@ export class SmolVLM implements AsyncDisposable {
   #disposing?: Promise<void>;
 
   /** @internal use {@link loadModel} */
-  constructor(model: NativeModel, engine: NativeEngine, cpuVariant: string, requestedContextSize?: number) {
+  constructor(model: NativeModel, engine: NativeEngine, extra: { cpuVariant: string; loadTimeMs: number; requestedContextSize?: number }) {
     this.#model = model;
     this.#engine = engine;
     const e = engine.info();
     this.info = Object.freeze({
       ...model.info(),
       contextSize: e.contextSize,
-      ...(requestedContextSize !== undefined ? { requestedContextSize } : {}),
+      ...(extra.requestedContextSize !== undefined ? { requestedContextSize: extra.requestedContextSize } : {}),
       parallel: e.parallel,
-      cpuVariant,
+      cpuVariant: extra.cpuVariant,
+      loadTimeMs: extra.loadTimeMs,
     });
   }
 
@@ -459,13 +510,13 @@ export class SmolVLM implements AsyncDisposable {
   async #generate(request: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error): Promise<GenerateResult> {
     this.#live();
     if (!request || typeof request !== 'object') throw fromNative(invalid('generate: request object expected'), callSite);
-    checkInt('maxTokens', request.maxTokens, 0);
+    checkInt('maxTokens', request.maxTokens, 1, INT32_MAX);
     checkNum('temperature', request.temperature, 0, 100);
-    checkInt('topK', request.topK, 0);
+    checkInt('topK', request.topK, 0, INT32_MAX);
     checkNum('topP', request.topP, 0, 1);
     checkNum('minP', request.minP, 0, 1);
-    checkNum('repeatPenalty', request.repeatPenalty, 0, 100);
-    checkInt('repeatLastN', request.repeatLastN, -1);
+    checkNum('repeatPenalty', request.repeatPenalty, 0.01, 100);
+    checkInt('repeatLastN', request.repeatLastN, -1, INT32_MAX);
     checkInt('seed', request.seed, 0, 0xffffffff);
     if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
       throw fromNative(invalid('stop must be an array of non-empty strings'), callSite);
@@ -487,7 +538,7 @@ export class SmolVLM implements AsyncDisposable {
       topP: request.topP,
       minP: request.minP,
       repeatPenalty: request.repeatPenalty,
-      repeatLastN: request.repeatLastN,
+      repeatLastN: request.repeatLastN === -1 ? this.info.contextSize : request.repeatLastN,
       seed: request.seed ?? Math.floor(Math.random() * 0xffffffff),
       ignoreEos: request.ignoreEos ?? false,
       stop: request.stop,
@@ -578,7 +629,8 @@ export class SmolVLM implements AsyncDisposable {
     if (!request || typeof request !== 'object') throw fromNative(invalid('countTokens: request object expected'), callSite);
     const { prompt, images } = await this.#prepare(request, callSite);
     try {
-      const { total, image } = await this.#track(this.#model.countTokens(prompt, images));
+      const addSpecial = 'addSpecial' in request ? request.addSpecial ?? true : true;
+      const { total, image } = await this.#track(this.#model.countTokens(prompt, images, addSpecial));
       return { total, image, text: total - image };
     } catch (err) {
       throw fromNative(err, callSite);

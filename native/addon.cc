@@ -1,6 +1,7 @@
 // Module entry: backend loading, logging, and the exported surface (see lib/binding.ts).
 #include <napi.h>
 
+#include "addon_data.h"
 #include "backends.h"
 #include "engine.h"
 #include "errors.h"
@@ -90,14 +91,14 @@ Napi::Value TestTextStream(const Napi::CallbackInfo &info) {
  * fires after an uncaught exception, whose exit() skips finalizers): the threads must be gone
  * before static destructors unload ggml under them.
  */
-void Shutdown() {
-  Jobs().JoinAll();
-  EngineCore::StopAll();
+void Shutdown(napi_env env) {
+  JoinJobs(env);
+  EngineCore::StopAll(env);
 }
 
 /** [sync] shutdown(): see Shutdown(). */
 Napi::Value ShutdownJs(const Napi::CallbackInfo &info) {
-  Shutdown();
+  Shutdown(info.Env());
   return info.Env().Undefined();
 }
 
@@ -109,9 +110,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   llama_backend_init();
   // A process that exits while a load runs waits for it (it is told to abort) instead of
   // unloading code under a live thread.
-  napi_add_env_cleanup_hook(env, [](void *) { Shutdown(); }, nullptr);
-  exports.Set("Model", Model::Init(env));
-  exports.Set("Engine", Engine::Init(env));
+  napi_add_env_cleanup_hook(env, [](void *arg) { Shutdown(static_cast<napi_env>(arg)); }, env);
+  auto *data = new AddonData();
+  Napi::Function model = Model::Init(env), engine = Engine::Init(env);
+  data->model_ctor = Napi::Persistent(model);
+  data->engine_ctor = Napi::Persistent(engine);
+  env.SetInstanceData<AddonData>(data);
+  exports.Set("Model", model);
+  exports.Set("Engine", engine);
   exports.Set("loadModel", Napi::Function::New(env, Model::Load, "loadModel"));
   exports.Set("estimateMemory", Napi::Function::New(env, memory::Estimate, "estimateMemory"));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));

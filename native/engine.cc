@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "errors.h"
+#include "addon_data.h"
 #include "jobs.h"
 #include "log.h"
 
@@ -95,7 +96,8 @@ EngineOptions ReadEngineOptions(const Napi::Object &o) {
   return opt;
 }
 
-EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : model_(std::move(model)), opt_(opt) {
+EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt, napi_env owner)
+    : model_(std::move(model)), opt_(opt), owner_(owner) {
   const llama_context_params cp = ContextParams(opt_);
   log::ClearLastError();
   ctx_ = llama_init_from_model(model_->model, cp);
@@ -103,6 +105,11 @@ EngineCore::EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt) : 
     std::string why = log::LastError();
     throw Error(code::OUT_OF_MEMORY, "failed to create a context of " + std::to_string(opt_.n_ctx) + " tokens" +
                                          (why.empty() ? "" : ": " + why));
+  }
+  if (llama_n_batch(ctx_) < opt_.n_parallel) {
+    llama_free(ctx_);
+    throw Error(code::INVALID_ARGUMENT, "parallel (" + std::to_string(opt_.n_parallel) + ") must not exceed the batch size (" +
+                                            std::to_string(llama_n_batch(ctx_)) + "): each step decodes one token per sequence");
   }
   AttachThreadpool(cp.n_threads);
   n_ctx_ = llama_n_ctx(ctx_);
@@ -133,9 +140,10 @@ EngineCore::~EngineCore() {
   g_engines.erase(this);
 }
 
-void EngineCore::StopAll() {
+void EngineCore::StopAll(napi_env env) {
   std::lock_guard<std::mutex> lock(g_engines_mu);
-  for (EngineCore *e : g_engines) e->Stop();
+  for (EngineCore *e : g_engines)
+    if (e->owner_ == env) e->Stop();
 }
 
 void EngineCore::Start() {
@@ -197,26 +205,32 @@ void EngineCore::Run() {
   std::pair<const std::atomic<bool> *, const Request *const *> abort_flags{&stop_flag_, &sole_};
   llama_set_abort_callback(ctx_, AbortDecode, &abort_flags);
   for (;;) {
+    std::vector<std::shared_ptr<Request>> dropped;  // aborted while queued
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || waiting_ || !Active().empty(); });
       if (stopping_) break;
-    }
-    // Admit as many queued requests as slots and KV reservations allow.
-    for (;;) {
-      std::shared_ptr<Request> next = waiting_;
-      if (!next) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (queue_.empty()) break;
-        next = queue_.front();
-        queue_.pop_front();
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        if ((*it)->aborted) {
+          dropped.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
       }
-      if (!Admit(next)) break;
     }
-    for (auto &s : Active()) {
-      if (s->aborted) Finish(*s, "abort", code::ABORTED, "generation aborted");
+    for (auto &r : dropped) {
+      r->emitter->Finish({"abort", code::ABORTED, "generation aborted before it started"});
+      std::lock_guard<std::mutex> lock(mu_);
+      live_.erase(r->id);
     }
-    if (!Active().empty()) Step();
+    try {
+      Iterate();
+    } catch (const std::exception &e) {
+      // Never let an exception end the process from this thread: fail what was in flight.
+      const bool oom = dynamic_cast<const std::bad_alloc *>(&e) != nullptr;
+      for (auto &s : Active()) Finish(*s, "abort", oom ? code::OUT_OF_MEMORY : code::INTERNAL, e.what());
+    }
   }
   // Disposal: everything still pending ends with ERR_DISPOSED.
   std::deque<std::shared_ptr<Request>> rest;
@@ -233,6 +247,24 @@ void EngineCore::Run() {
   std::lock_guard<std::mutex> lock(mu_);
   live_.clear();
   llama_set_abort_callback(ctx_, nullptr, nullptr);
+}
+
+void EngineCore::Iterate() {
+  // Admit as many queued requests as slots and KV reservations allow.
+  for (;;) {
+    std::shared_ptr<Request> next = waiting_;
+    if (!next) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty()) break;
+      next = queue_.front();
+      queue_.pop_front();
+    }
+    if (!Admit(next)) break;
+  }
+  for (auto &s : Active()) {
+    if (s->aborted) Finish(*s, "abort", code::ABORTED, "generation aborted");
+  }
+  if (!Active().empty()) Step();
 }
 
 // Tokenizes and reserves KV cells. Returns false when the request must wait for room.
@@ -281,7 +313,10 @@ void EngineCore::Prepare(Request &req) {
   const RequestParams &p = req.params;
   if (model_->mtmd) {
     std::vector<const mtmd_bitmap *> bitmaps;
-    for (auto &b : req.bitmaps) bitmaps.push_back(b.ptr.get());
+    for (auto &b : req.bitmaps) {
+      model_->CheckImageShape(b.nx(), b.ny());
+      bitmaps.push_back(b.ptr.get());
+    }
     mtmd_input_text text{p.prompt.c_str(), p.prompt.size(), p.add_special, p.parse_special};
     req.chunks.ptr.reset(mtmd_input_chunks_init());
     log::ClearLastError();
@@ -370,6 +405,10 @@ void EngineCore::Step() {
     for (auto &o : outputs) single &= o.req == first;
     for (auto &a : advanced) single &= a.first == first;
     sole_ = single ? first : nullptr;
+    // A batch with prompt tokens can take a while: deliver what the generating slots hold.
+    if (!advanced.empty())
+      for (auto &o : outputs)
+        if (o.req->generating) o.req->emitter->Flush();
     int32_t rc = llama_decode(ctx_, b);
     sole_ = nullptr;
     if (rc != 0) {
@@ -513,7 +552,7 @@ void EngineCore::Sample(Request &req, int32_t index) {
 
 void EngineCore::Finish(Request &req, const std::string &reason, const char *err_code, const std::string &err_msg) {
   std::string rest = req.stream.Flush();
-  if (!rest.empty() && !err_code) req.emitter->Delta(rest, std::nullopt, std::nullopt);
+  if (!rest.empty()) req.emitter->Delta(rest, std::nullopt, std::nullopt);
   const auto now = Clock::now();
   Emitter::Final f;
   f.finish_reason = reason;
@@ -552,8 +591,6 @@ void EngineCore::Finish(Request &req, const std::string &reason, const char *err
 // ---------------------------------------------------------------------------------------------
 // Engine (JS object)
 
-Napi::FunctionReference Engine::constructor;
-
 Napi::Function Engine::Init(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Engine",
                                   {
@@ -562,27 +599,29 @@ Napi::Function Engine::Init(Napi::Env env) {
                                       InstanceMethod<&Engine::Info>("info"),
                                       InstanceMethod<&Engine::Dispose>("dispose"),
                                   });
-  constructor = Napi::Persistent(fn);
-  constructor.SuppressDestruct();
   return fn;
 }
 
 Engine::Engine(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Engine>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) ThrowInvalid(info.Env(), "Engine cannot be constructed directly");
   core_ = *info[0].As<Napi::External<std::shared_ptr<EngineCore>>>().Data();
+  // V8's heuristics should know how heavy this small JS object is.
+  for (const auto &d : core_->memory().devices) external_bytes_ += static_cast<int64_t>(d.context + d.compute);
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
 }
 
 Napi::Value Engine::Create(Napi::Env env, std::shared_ptr<ModelHandle> model, Napi::Object o) {
   const EngineOptions opt = ReadEngineOptions(o);
   auto core = std::make_shared<std::shared_ptr<EngineCore>>();
+  napi_env owner = env;
   return RunOffThread(
       env, "smolvlm:context",
-      [core, model, opt] {
-        *core = std::make_shared<EngineCore>(model, opt);
+      [core, model, opt, owner] {
+        *core = std::make_shared<EngineCore>(model, opt, owner);
         (*core)->Start();
       },
       [core](Napi::Env env) -> Napi::Value {
-        return constructor.New({Napi::External<std::shared_ptr<EngineCore>>::New(env, core.get())});
+        return env.GetInstanceData<AddonData>()->engine_ctor.New({Napi::External<std::shared_ptr<EngineCore>>::New(env, core.get())});
       });
 }
 
@@ -648,6 +687,8 @@ Napi::Value Engine::Info(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value Engine::Dispose(const Napi::CallbackInfo &info) {
+  if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -external_bytes_);
+  external_bytes_ = 0;
   auto core = std::make_shared<std::shared_ptr<EngineCore>>(std::move(core_));
   core_.reset();
   return RunOffThread(

@@ -37,7 +37,7 @@ EngineOptions ReadEngineOptions(const Napi::Object &o);
 
 class EngineCore {
  public:
-  EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt);  // [blocking] creates the context
+  EngineCore(std::shared_ptr<ModelHandle> model, EngineOptions opt, napi_env owner);  // [blocking] creates the context
   ~EngineCore();                                                      // stops and joins
   void Start();
   void Submit(std::shared_ptr<Request> req);
@@ -49,12 +49,13 @@ class EngineCore {
   const std::shared_ptr<ModelHandle> &model() const { return model_; }
   /** Buffers the context allocated (weights, KV cache, compute) per device, read at creation. */
   const memory::Report &memory() const { return memory_; }
-  /** [blocking] Stops every engine of the process (exit paths that skip finalizers). */
-  static void StopAll();
+  /** [blocking] Stops every engine of `env` (exit paths that skip finalizers, worker exit). */
+  static void StopAll(napi_env env);
 
  private:
   void AttachThreadpool(int n_threads);
   void Run();
+  void Iterate();  // one round: admit, reap aborted, step
   bool Admit(std::shared_ptr<Request> &req);
   void Prepare(Request &req);
   void Step();
@@ -65,6 +66,7 @@ class EngineCore {
 
   std::shared_ptr<ModelHandle> model_;
   EngineOptions opt_;
+  napi_env owner_;
   llama_context *ctx_ = nullptr;
   uint32_t n_ctx_ = 0;
   memory::Report memory_;
@@ -93,7 +95,6 @@ class EngineCore {
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Init(Napi::Env env);
-  static Napi::FunctionReference constructor;
   /** [async] Creates the context off the JS thread; resolves with an Engine. */
   static Napi::Value Create(Napi::Env env, std::shared_ptr<ModelHandle> model, Napi::Object options);
   explicit Engine(const Napi::CallbackInfo &info);
@@ -110,6 +111,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   std::shared_ptr<EngineCore> core_;
   uint64_t next_id_ = 1;
+  int64_t external_bytes_ = 0;  // KV cache + compute buffers, reported to V8
 };
 
 }  // namespace smolvlm

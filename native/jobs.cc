@@ -1,55 +1,34 @@
 #include "jobs.h"
 
-#include <atomic>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 namespace smolvlm {
+namespace {
 
-struct JobRegistry::Impl {
-  std::mutex mu;
-  std::unordered_map<std::thread::id, std::shared_ptr<std::thread>> threads;
-  std::atomic<bool> shutting_down{false};
+struct Running {
+  napi_env env;
+  std::shared_ptr<std::thread> thread;
+  CancelFlag cancel;
 };
 
-std::shared_ptr<JobRegistry::Impl> JobRegistry::MakeImpl() { return std::make_shared<Impl>(); }
+std::mutex g_mu;
+std::unordered_map<std::thread::id, Running> g_jobs;
 
-void JobRegistry::Add(std::thread::id id, std::shared_ptr<std::thread> t) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->threads[id] = std::move(t);
-}
-
-void JobRegistry::Remove(std::thread::id id) {
+/** Joins the job's thread (it has finished its work) and forgets it. */
+void Forget(std::thread::id id) {
   std::shared_ptr<std::thread> t;
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    auto it = impl_->threads.find(id);
-    if (it == impl_->threads.end()) return;
-    t = std::move(it->second);
-    impl_->threads.erase(it);
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_jobs.find(id);
+    if (it == g_jobs.end()) return;
+    t = std::move(it->second.thread);
+    g_jobs.erase(it);
   }
   if (t->joinable()) t->join();
 }
-
-void JobRegistry::JoinAll() {
-  impl_->shutting_down = true;
-  std::unordered_map<std::thread::id, std::shared_ptr<std::thread>> threads;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    threads.swap(impl_->threads);
-  }
-  for (auto &[id, t] : threads)
-    if (t->joinable()) t->join();
-}
-
-bool JobRegistry::ShuttingDown() const { return impl_->shutting_down.load(); }
-
-JobRegistry &Jobs() {
-  static JobRegistry registry;
-  return registry;
-}
-
-namespace {
 
 struct Job {
   Napi::Promise::Deferred deferred;
@@ -61,8 +40,8 @@ struct Job {
 
 void Settle(Napi::Env env, Napi::Function, void *, Job *job) {
   std::unique_ptr<Job> owned(job);
-  Jobs().Remove(job->thread_id);  // the thread has finished its work; join it
-  if (env == nullptr) return;     // environment is shutting down
+  Forget(job->thread_id);
+  if (env == nullptr) return;  // environment is shutting down
   Napi::HandleScope scope(env);
   if (job->error) {
     job->deferred.Reject(ToJsError(env, *job->error).Value());
@@ -83,15 +62,32 @@ using JobTsfn = Napi::TypedThreadSafeFunction<void, Job, Settle>;
 
 }  // namespace
 
+void JoinJobs(napi_env env) {
+  std::vector<std::shared_ptr<std::thread>> threads;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (auto it = g_jobs.begin(); it != g_jobs.end();) {
+      if (it->second.env != env) {
+        ++it;
+        continue;
+      }
+      if (it->second.cancel) it->second.cancel->store(true);
+      threads.push_back(std::move(it->second.thread));
+      it = g_jobs.erase(it);
+    }
+  }
+  for (auto &t : threads)
+    if (t->joinable()) t->join();
+}
+
 Napi::Promise RunOffThread(Napi::Env env, const char *name, std::function<void()> work,
-                           std::function<Napi::Value(Napi::Env)> finish) {
+                           std::function<Napi::Value(Napi::Env)> finish, CancelFlag cancel) {
   auto job = std::make_unique<Job>(Job{Napi::Promise::Deferred::New(env), std::move(work), std::move(finish), {}, {}});
   Napi::Promise promise = job->deferred.Promise();
   JobTsfn tsfn = JobTsfn::New(env, name, 0, 1);
   Job *raw = job.release();
-  auto thread = std::make_shared<std::thread>();
-  // Register before start so Settle (which joins) always finds it.
-  *thread = std::thread([raw, tsfn]() mutable {
+  std::lock_guard<std::mutex> lock(g_mu);  // registered before the thread can finish
+  auto thread = std::make_shared<std::thread>([raw, tsfn]() mutable {
     try {
       raw->work();
     } catch (const Error &e) {
@@ -105,7 +101,7 @@ Napi::Promise RunOffThread(Napi::Env env, const char *name, std::function<void()
     tsfn.Release();
   });
   raw->thread_id = thread->get_id();
-  Jobs().Add(raw->thread_id, thread);
+  g_jobs[raw->thread_id] = Running{env, thread, std::move(cancel)};
   return promise;
 }
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -11,12 +12,20 @@
 #include "engine.h"
 #include "errors.h"
 #include "gguf.h"
+#include "addon_data.h"
 #include "jobs.h"
 #include "log.h"
 
 namespace smolvlm {
 
-Napi::FunctionReference Model::constructor;
+void ModelHandle::CheckImageShape(uint32_t width, uint32_t height) const {
+  const double aspect = static_cast<double>(std::max(width, height)) / std::min(width, height);
+  const double limit = std::max(8.0, (meta.preproc_longest_edge ? meta.preproc_longest_edge : 1024) / 4.0);
+  if (aspect > limit) {
+    throw Error(code::IMAGE_INVALID, "image is " + std::to_string(width) + "x" + std::to_string(height) + ": more elongated than " +
+                                         std::to_string(static_cast<int>(limit)) + ":1, which this projector cannot tile; crop or pad it");
+  }
+}
 
 ModelHandle::~ModelHandle() {
   if (mtmd) mtmd_free(mtmd);
@@ -97,7 +106,7 @@ struct ProgressState {
         delete boxed;
       }
     }
-    return !abort->load() && !Jobs().ShuttingDown();
+    return !abort->load();
   }
 };
 
@@ -200,6 +209,8 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
     m.projector_type = proj.Str("clip.projector_type");
     const int64_t image_size = proj.U32("clip.vision.image_size"), patch = proj.U32("clip.vision.patch_size");
     const int64_t scale = proj.U32("clip.vision.projector.scale_factor");
+    const int64_t longest = proj.U32("clip.vision.preproc_image_size");
+    m.preproc_longest_edge = longest > 0 ? static_cast<uint32_t>(longest) : 0;
     m.image_size = image_size > 0 ? image_size : 0;
     m.patch_size = patch > 0 ? patch : 0;
     m.scale_factor = scale > 0 ? scale : 0;
@@ -278,8 +289,6 @@ Napi::Function Model::Init(Napi::Env env) {
                                       InstanceMethod<&Model::ConfigureImageCache>("configureImageCache"),
                                       InstanceMethod<&Model::Dispose>("dispose"),
                                   });
-  constructor = Napi::Persistent(fn);
-  constructor.SuppressDestruct();
   return fn;
 }
 
@@ -318,8 +327,9 @@ Napi::Value Model::Load(const Napi::CallbackInfo &info) {
       },
       [result](Napi::Env env) -> Napi::Value {
         auto boxed = Napi::External<std::shared_ptr<ModelHandle>>::New(env, result.get());
-        return constructor.New({boxed});
-      });
+        return env.GetInstanceData<AddonData>()->model_ctor.New({boxed});
+      },
+      abort);
   Napi::Object task = Napi::Object::New(env);
   task.Set("promise", promise);
   task.Set("abort", Napi::Function::New(env, [abort](const Napi::CallbackInfo &ci) {
@@ -424,19 +434,19 @@ class DetokenizeWorker : public Napi::AsyncWorker {
 
 class CountTokensWorker : public Napi::AsyncWorker {
  public:
-  CountTokensWorker(Napi::Env env, std::shared_ptr<ModelHandle> h, std::string prompt, std::vector<mtmd::bitmap> bitmaps)
+  CountTokensWorker(Napi::Env env, std::shared_ptr<ModelHandle> h, std::string prompt, std::vector<mtmd::bitmap> bitmaps, bool add_special)
       : Napi::AsyncWorker(env, "smolvlm:countTokens"), deferred_(Napi::Promise::Deferred::New(env)), h_(std::move(h)),
-        prompt_(std::move(prompt)), bitmaps_(std::move(bitmaps)) {}
+        prompt_(std::move(prompt)), bitmaps_(std::move(bitmaps)), add_special_(add_special) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     if (!h_->mtmd) {
-      total_ = -llama_tokenize(h_->vocab(), prompt_.data(), static_cast<int32_t>(prompt_.size()), nullptr, 0, true, true);
+      total_ = -llama_tokenize(h_->vocab(), prompt_.data(), static_cast<int32_t>(prompt_.size()), nullptr, 0, add_special_, true);
       return;
     }
     std::vector<const mtmd_bitmap *> ptrs;
     for (auto &b : bitmaps_) ptrs.push_back(b.ptr.get());
     mtmd::input_chunks chunks(mtmd_input_chunks_init());
-    mtmd_input_text text{prompt_.c_str(), prompt_.size(), true, true};
+    mtmd_input_text text{prompt_.c_str(), prompt_.size(), add_special_, true};
     int32_t rc = mtmd_tokenize(h_->mtmd, chunks.ptr.get(), &text, ptrs.data(), ptrs.size());
     if (rc != 0) {
       SetError(rc == 1 ? "the number of images does not match the number of media markers" : "image preprocessing failed");
@@ -463,6 +473,7 @@ class CountTokensWorker : public Napi::AsyncWorker {
   std::shared_ptr<ModelHandle> h_;
   std::string prompt_;
   std::vector<mtmd::bitmap> bitmaps_;
+  bool add_special_;
   int64_t total_ = 0, image_ = 0;
 };
 
@@ -475,8 +486,16 @@ Napi::Value Model::CountTokens(const Napi::CallbackInfo &info) {
   Napi::Array images = info[1].As<Napi::Array>();
   if (images.Length() > 0 && !h->mtmd) throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
   std::vector<mtmd::bitmap> bitmaps;
-  for (uint32_t i = 0; i < images.Length(); i++) bitmaps.push_back(BitmapFromJs(env, images.Get(i)));
-  auto *w = new CountTokensWorker(env, h, info[0].As<Napi::String>().Utf8Value(), std::move(bitmaps));
+  for (uint32_t i = 0; i < images.Length(); i++) {
+    bitmaps.push_back(BitmapFromJs(env, images.Get(i)));
+    try {
+      h->CheckImageShape(bitmaps.back().nx(), bitmaps.back().ny());
+    } catch (const Error &e) {
+      throw ToJsError(env, e);
+    }
+  }
+  const bool add_special = info.Length() < 3 || info[2].ToBoolean();
+  auto *w = new CountTokensWorker(env, h, info[0].As<Napi::String>().Utf8Value(), std::move(bitmaps), add_special);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

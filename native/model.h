@@ -47,6 +47,7 @@ struct ModelMeta {
   bool has_vision = false;
   std::string projector_type;
   uint32_t image_size = 0, patch_size = 0, scale_factor = 0, tokens_per_tile = 0;
+  uint32_t preproc_longest_edge = 0;  // images are resized so their longest side is this
   std::string marker;
 };
 
@@ -64,12 +65,17 @@ struct ModelHandle {
   std::vector<memory::DeviceBytes> projector_memory;
   ~ModelHandle();
   const llama_vocab *vocab() const { return llama_model_get_vocab(model); }
+  /**
+   * Throws ERR_IMAGE_INVALID for an image the projector's preprocessing cannot take: mtmd scales
+   * the longest side to `preproc_longest_edge`, and a short side that rounds to 0 pixels ends in
+   * an assert (process abort) inside llama.cpp.
+   */
+  void CheckImageShape(uint32_t width, uint32_t height) const;
 };
 
 class Model : public Napi::ObjectWrap<Model> {
  public:
   static Napi::Function Init(Napi::Env env);
-  static Napi::FunctionReference constructor;
   /** [async] load(options, onProgress?, abortFlagHolder?) -> Promise<Model> */
   static Napi::Value Load(const Napi::CallbackInfo &info);
 

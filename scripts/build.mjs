@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the native addon from source: provisions llama.cpp, then runs cmake-js.
 //   node scripts/build.mjs [--native] [--cuda] [--vulkan] [--metal] [--reference] [--debug] [--out DIR]
-// (--out: where the addon and its libraries go; default build/Release)
+// (--out: where the addon and its libraries go, default build/Release; --build-dir: CMake's
+// working folder, default build/cmake)
 // Environment: SMOLVLM_GPU=cuda|vulkan|metal, SMOLVLM_NATIVE=1, SMOLVLM_BUILD_REFERENCE=1,
 // SMOLVLM_CMAKE_ARGS="-DFOO=bar ..." (extra cmake definitions), CMAKE_BUILD_PARALLEL_LEVEL.
 import { spawnSync } from 'node:child_process';
@@ -39,5 +40,6 @@ const jobs = env.CMAKE_BUILD_PARALLEL_LEVEL || String(availableParallelism());
 // binding.gyp); the addon and the libraries it loads land together in build/Release, where
 // node-gyp-build looks.
 const outDir = resolve(option('out') ?? join(root, 'build', 'Release'));
-run(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build', 'cmake'),
+const cmakeDir = resolve(option('build-dir') ?? join(root, 'build', 'cmake'));
+run(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', cmakeDir,
   ...(flag('debug') ? ['--debug'] : []), '--parallel', jobs, `--CDSMOLVLM_OUTPUT_DIR=${outDir}`, ...defs.map((d) => `--CD${d}`)]);

@@ -79,6 +79,20 @@ test('aborting one request leaves the others running', async () => {
   }
 });
 
+test('a queued request aborts at once, while another generates', async () => {
+  const running = vlm.generate({ messages: userMessage(null, 'Tell a long story.'), maxTokens: 300 });
+  const ac = new AbortController();
+  const queued = vlm.generate({ messages: userMessage(images.square, 'Hi'), maxTokens: 4, signal: ac.signal });
+  setTimeout(() => ac.abort(), 20);
+  const err = await queued.catch((e) => e);
+  assert.ok(err instanceof AbortError);
+  let runningDone = false;
+  running.then(() => (runningDone = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(runningDone, false, 'the queued request did not wait for the running one');
+  assert.equal((await running).usage.completionTokens, 300);
+});
+
 test('a load can be aborted', async () => {
   const err = await loadTiny({ signal: AbortSignal.abort() }).catch((e) => e);
   assert.ok(err instanceof AbortError);

@@ -22,6 +22,7 @@ test('model info carries SmolVLM metadata', () => {
   assert.match(i.chatTemplate, /<end_of_utterance>/);
   assert.equal(i.contextSize, 4096);
   assert.ok(i.parameters > 0 && i.sizeBytes > 0);
+  assert.ok(i.loadTimeMs > 0);
 });
 
 test('tokenize / detokenize round trip, special tokens parsed', async () => {

@@ -71,6 +71,9 @@ describe('loading', () => {
 
   test('invalid options', async () => {
     await assert.rejects(loadModel({}), InvalidArgumentError);
+    await assert.rejects(loadModel({ model: files.model, parallel: 8, batchSize: 4 }), InvalidArgumentError);
+    await assert.rejects(loadModel({ model: files.model, kvCacheType: 'q8_0', flashAttention: false }), InvalidArgumentError);
+    await assert.rejects(loadModel({ model: files.model, gpu: { layers: 1.5 } }), InvalidArgumentError);
     await assert.rejects(loadModel({ model: files.model, contextSize: -1 }), (e) => e.code === 'ERR_INVALID_ARGUMENT');
     await assert.rejects(loadModel({ model: files.model, kvCacheType: 'q3' }), InvalidArgumentError);
   });
@@ -96,6 +99,11 @@ describe('generating', () => {
     ['image that is not an image', { messages: userMessage(Buffer.from('not an image at all'), 'hi') }, 'ERR_IMAGE_INVALID'],
     ['raw pixels of the wrong size', { messages: userMessage({ data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, 'hi') }, 'ERR_IMAGE_INVALID'],
     ['prompt longer than the context', { messages: [{ role: 'user', content: 'word '.repeat(400) }] }, 'ERR_CONTEXT_FULL'],
+    ['maxTokens 0', { messages: [{ role: 'user', content: 'hi' }], maxTokens: 0 }, 'ERR_INVALID_ARGUMENT'],
+    ['repeatPenalty 0', { messages: [{ role: 'user', content: 'hi' }], repeatPenalty: 0 }, 'ERR_INVALID_ARGUMENT'],
+    // mtmd scales the long side to the projector's size: a 1-pixel short side would round to 0
+    // and abort inside llama.cpp, so it is refused first
+    ['an image far too elongated for the projector', { messages: userMessage({ data: new Uint8Array(3000 * 3), width: 3000, height: 1, channels: 3 }, 'hi') }, 'ERR_IMAGE_INVALID'],
   ];
   for (const [name, request, code] of cases) {
     test(name, async () => {
@@ -107,6 +115,16 @@ describe('generating', () => {
       assert.ok(err.stack.includes('errors.test.mjs'), 'the call site is in the stack');
     });
   }
+
+  test('countTokens refuses the same elongated image', async () => {
+    const err = await vlm.countTokens({ messages: userMessage({ data: new Uint8Array(3000 * 3), width: 3000, height: 1, channels: 3 }, 'hi') }).catch((e) => e);
+    assert.equal(err.code, 'ERR_IMAGE_INVALID');
+  });
+
+  test('a throwing onProgress does not take the process down', async () => {
+    const m = await loadModel({ ...files, threads: 2, contextSize: 256, onProgress: () => { throw new Error('user bug'); } });
+    await m.dispose();
+  });
 
   test('the model is still usable after all of that', async () => {
     const r = await vlm.generate({ messages: userMessage(images.square, 'Hi'), maxTokens: 4 });

@@ -78,3 +78,29 @@ test('CommonJS consumers can require the package', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'function function');
 });
+
+test('a worker thread with its own model comes and goes; the main thread model keeps working', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { model, mmproj } = await ensureFixture({ size: 'tiny' });
+  const vlm = await loadTiny();
+  try {
+    const worker = new Worker(`
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(async ({ loadModel }) => {
+        const m = await loadModel({ model: ${JSON.stringify(model)}, mmproj: ${JSON.stringify(mmproj)}, threads: 1 });
+        const r = await m.generate({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 3 });
+        parentPort.postMessage(r.usage.completionTokens);
+        // exit with the model still loaded: the worker's cleanup must not touch the main thread's
+      });
+    `, { eval: true });
+    const n = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    assert.equal(n, 3);
+    await worker.terminate();
+    const r = await vlm.generate({ messages: userMessage(null, 'still there?'), maxTokens: 3 });
+    assert.equal(r.usage.completionTokens, 3);
+    const again = await loadTiny();
+    await again.dispose();
+  } finally {
+    await vlm.dispose();
+  }
+});
