@@ -1,5 +1,6 @@
 /** Chat messages -> one prompt with the model's chat template and a media marker per image. */
 import type { ImageInput } from './images.js';
+import type { VideoPart } from './video.js';
 import { invalid } from './errors.js';
 
 export interface TextPart {
@@ -10,7 +11,7 @@ export interface ImagePart {
   type: 'image';
   image: ImageInput;
 }
-export type ContentPart = TextPart | ImagePart;
+export type ContentPart = TextPart | ImagePart | VideoPart;
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -42,12 +43,50 @@ export function flattenMessages(messages: ChatMessage[], marker: string): FlatCo
         if (p.image === undefined || p.image === null) throw invalid(`messages[${i}].content[${j}].image is missing`);
         images.push(p.image);
         content += marker;
+      } else if (p?.type === 'video') {
+        throw invalid(`messages[${i}].content[${j}]: video parts are expanded before flattening`);
       } else {
-        throw invalid(`messages[${i}].content[${j}].type must be 'text' or 'image'`);
+        throw invalid(`messages[${i}].content[${j}].type must be 'text', 'image' or 'video'`);
       }
     });
     return { role: m.role, content };
   });
   if (flat.every((m) => m.content.length === 0)) throw invalid('messages have no content');
   return { messages: flat, images };
+}
+
+/** Messages with every video part replaced by its frames and timestamps (see video.ts). */
+export async function expandVideos(messages: ChatMessage[]): Promise<{ messages: ChatMessage[]; cleanup: () => Promise<void> }> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    await Promise.all(cleanups.map((c) => c()));
+  };
+  if (!Array.isArray(messages) || !messages.some((m) => Array.isArray(m?.content) && m.content.some((p) => p?.type === 'video'))) {
+    return { messages, cleanup };
+  }
+  const { expandVideo } = await import('./video.js');
+  try {
+    const out: ChatMessage[] = [];
+    for (const m of messages) {
+      if (!Array.isArray(m.content)) {
+        out.push(m);
+        continue;
+      }
+      const content: ContentPart[] = [];
+      for (const p of m.content) {
+        if (p?.type !== 'video') {
+          content.push(p);
+          continue;
+        }
+        const v = await expandVideo(p);
+        cleanups.push(v.cleanup);
+        content.push(...v.parts);
+      }
+      out.push({ ...m, content });
+    }
+    return { messages: out, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

@@ -19,7 +19,12 @@ export type ErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_INSUFFICIENT_MEMORY'
   | 'ERR_NATIVE_LOAD'
-  | 'ERR_INTERNAL';
+  | 'ERR_TOOL_MISSING'
+  | 'ERR_INTERNAL'
+  | 'ERR_DOWNLOAD_FAILED'
+  | 'ERR_CHECKSUM_MISMATCH'
+  | 'ERR_HUB_UNAUTHORIZED'
+  | 'ERR_OFFLINE';
 
 export class SmolVLMError extends Error {
   readonly code: ErrorCode;
@@ -56,6 +61,12 @@ export class InsufficientMemoryError extends SmolVLMError {
 }
 /** The native addon could not be loaded. */
 export class NativeLoadError extends SmolVLMError {}
+/**
+ * Getting a model from the hub failed: the network (`ERR_DOWNLOAD_FAILED`, naming the URL), access
+ * (`ERR_HUB_UNAUTHORIZED`: set HF_TOKEN), a corrupt download (`ERR_CHECKSUM_MISMATCH`), a missing
+ * repository or file (`ERR_MODEL_NOT_FOUND`), or offline mode with the files not cached (`ERR_OFFLINE`).
+ */
+export class DownloadError extends ModelLoadError {}
 
 const classes: Record<ErrorCode, new (code: ErrorCode, message: string, options?: { cause?: unknown }) => SmolVLMError> = {
   ERR_MODEL_NOT_FOUND: ModelLoadError,
@@ -72,7 +83,12 @@ const classes: Record<ErrorCode, new (code: ErrorCode, message: string, options?
   ERR_OUT_OF_MEMORY: SmolVLMError,
   ERR_INSUFFICIENT_MEMORY: InsufficientMemoryError,
   ERR_NATIVE_LOAD: NativeLoadError,
+  ERR_TOOL_MISSING: ImageError,
   ERR_INTERNAL: SmolVLMError,
+  ERR_DOWNLOAD_FAILED: DownloadError,
+  ERR_CHECKSUM_MISMATCH: DownloadError,
+  ERR_HUB_UNAUTHORIZED: DownloadError,
+  ERR_OFFLINE: DownloadError,
 };
 
 /** Builds the typed error for a code. */

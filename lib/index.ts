@@ -14,6 +14,7 @@ export type {
   KvCacheType,
 } from './model.js';
 export type { ChatMessage, ContentPart, TextPart, ImagePart } from './chat.js';
+export type { VideoPart } from './video.js';
 export type { ImageInput, RawImage, ImageOptions } from './images.js';
 export {
   SmolVLMError,
@@ -26,7 +27,12 @@ export {
   InsufficientMemoryError,
   ImageError,
   NativeLoadError,
+  DownloadError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { backendInfo, setLogLevel } from './system.js';
 export type { BackendInfo, ImageCacheStats } from './binding.js';
+export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
+export type { KnownModel } from './registry.js';
+export { pullModel, listCached, removeCached, hubCacheDir } from './hub.js';
+export type { HubOptions, DownloadProgress, ResolvedModel, CachedRepo } from './hub.js';

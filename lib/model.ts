@@ -8,9 +8,11 @@ import type {
   NativeModel, NativeModelInfo,
 } from './binding.js';
 import { native } from './binding.js';
-import { flattenMessages, type ChatMessage } from './chat.js';
+import { expandVideos, flattenMessages, type ChatMessage } from './chat.js';
 import { AbortError, DisposedError, fromNative, InsufficientMemoryError, invalid, makeError, SmolVLMError } from './errors.js';
+import type { HubOptions } from './hub.js';
 import { parseBytes, withTotals, type MemoryEstimate, type MemoryUsage } from './memory.js';
+import { resolveModelFiles } from './registry.js';
 import { decodeImage, type ImageInput, type ImageOptions } from './images.js';
 
 /** KV cache element types (ggml type ids). */
@@ -18,10 +20,16 @@ const KV_TYPES = { f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 } as const;
 export type KvCacheType = keyof typeof KV_TYPES;
 
 export interface LoadModelOptions {
-  /** Path to the language model GGUF file. */
+  /**
+   * A known model name (`'SmolVLM-256M-Instruct'`, see `KNOWN_MODELS`, optionally `:quant`), a
+   * hub reference `'org/repo[:quant]'` (downloaded once into the Hugging Face cache), or a
+   * path to a language model .gguf file.
+   */
   model: string;
-  /** Path to the vision projector (mmproj) GGUF. Without it the model reads text only. */
+  /** Path to the vision projector (mmproj) GGUF; implied for hub models. Without it the model reads text only. */
   mmproj?: string;
+  /** Hub settings for downloads: endpoint, token, cacheDir, offline, onProgress (defaults from HF_* variables). */
+  hub?: HubOptions;
   /** Tokens the KV cache holds, shared by all parallel sequences. Default 4096. */
   contextSize?: number;
   /** Sequences decoded together (continuous batching). Default 1. */
@@ -223,6 +231,11 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
 
   const started = performance.now();
   const addon = native();
+  try {
+    options = { ...options, ...(await resolveModelFiles(options.model, options.mmproj, { signal, ...options.hub })) };
+  } catch (err) {
+    throw fromNative(err, callSite);
+  }
   const { load, engine: engineOptions } = nativeOptions(options, addon);
   if (options.memoryLimit !== undefined) {
     const limit = parseBytes(options.memoryLimit);
@@ -357,8 +370,9 @@ export async function estimateMemory(options: LoadModelOptions): Promise<MemoryE
     throw fromNative(err, callSite);
   }
   const addon = native();
-  const { load, engine } = nativeOptions(options, addon);
   try {
+    options = { ...options, ...(await resolveModelFiles(options.model, options.mmproj, options.hub)) };
+    const { load, engine } = nativeOptions(options, addon);
     return withTotals(await addon.estimateMemory(load, engine));
   } catch (err) {
     throw fromNative(err, callSite);
@@ -590,9 +604,12 @@ export class SmolVLM implements AsyncDisposable {
   async #prepare(request: GenerateRequest, callSite: Error): Promise<{ prompt: string; images: NativeImage[] }> {
     let prompt: string;
     let inputs: ImageInput[];
+    let cleanup = async () => {};
     try {
       if ('messages' in request) {
-        const flat = flattenMessages(request.messages, this.info.mediaMarker);
+        const expanded = await expandVideos(request.messages);
+        cleanup = expanded.cleanup;
+        const flat = flattenMessages(expanded.messages, this.info.mediaMarker);
         prompt = this.#model.applyTemplate(flat.messages, true);
         inputs = flat.images;
       } else if (typeof request.prompt === 'string') {
@@ -609,6 +626,7 @@ export class SmolVLM implements AsyncDisposable {
         throw makeError('ERR_NO_VISION', 'this model was loaded without a projector (mmproj): it cannot see images');
       }
     } catch (err) {
+      await cleanup();
       throw fromNative(err, callSite);
     }
     try {
@@ -616,6 +634,8 @@ export class SmolVLM implements AsyncDisposable {
       return { prompt, images };
     } catch (err) {
       throw fromNative(err, callSite);
+    } finally {
+      await cleanup();
     }
   }
 

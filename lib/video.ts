@@ -1,0 +1,104 @@
+/**
+ * Video parts: frames given as images, or a file decoded by `ffmpeg` from PATH, sampled
+ * uniformly (SmolVLM's video evaluation uses up to 50 frames), each frame an image with its
+ * timestamp in the prompt text.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ImageInput } from './images.js';
+import { makeError, invalid } from './errors.js';
+
+export interface VideoPart {
+  type: 'video';
+  /** A video file (decoded with ffmpeg from PATH) or its frames in order. */
+  video: string | ImageInput[];
+  /** Frames to use at most, sampled uniformly over the duration. Default 50. */
+  maxFrames?: number;
+  /** Sample at this rate instead (frames per second), still capped by maxFrames. */
+  fps?: number;
+  /** Put each frame's time before it in the prompt. Default true (needs `fps` for a frame array). */
+  timestamps?: boolean;
+}
+
+export interface ExpandedVideo {
+  /** Text and image parts, in order, to splice into the message. */
+  parts: ({ type: 'text'; text: string } | { type: 'image'; image: ImageInput })[];
+  /** Removes temporary frame files. */
+  cleanup(): Promise<void>;
+}
+
+const run = promisify(execFile);
+
+function clock(seconds: number): string {
+  const s = Math.floor(seconds);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+async function ffmpegFrames(path: string, maxFrames: number, fps: number | undefined, ffmpeg: string): Promise<{ frames: string[]; times: number[]; dir: string }> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile()) throw makeError('ERR_IMAGE_INVALID', `video not found: ${path}`);
+  const probe = ffmpeg.replace(/ffmpeg$/, 'ffprobe');
+  let duration: number;
+  try {
+    const { stdout } = await run(probe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
+    duration = Number(stdout.trim());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw makeError('ERR_TOOL_MISSING', `decoding a video file needs ffmpeg and ffprobe on PATH (not found: ${probe}); install ffmpeg or pass the frames as images`);
+    }
+    throw makeError('ERR_IMAGE_INVALID', `video cannot be read: ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (!Number.isFinite(duration) || duration <= 0) throw makeError('ERR_IMAGE_INVALID', `video has no duration: ${path}`);
+  const n = Math.max(1, Math.min(maxFrames, fps ? Math.floor(duration * fps) || 1 : maxFrames));
+  const rate = n / duration;
+  const dir = await mkdtemp(join(tmpdir(), 'smolvlm-frames-'));
+  try {
+    await run(ffmpeg, ['-v', 'error', '-i', path, '-vf', `fps=${rate}`, '-frames:v', String(n), join(dir, '%05d.png')]);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw makeError('ERR_TOOL_MISSING', `decoding a video file needs ffmpeg on PATH (not found: ${ffmpeg}); install ffmpeg or pass the frames as images`);
+    }
+    throw makeError('ERR_IMAGE_INVALID', `video cannot be decoded: ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const frames = (await readdir(dir)).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f));
+  if (frames.length === 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw makeError('ERR_IMAGE_INVALID', `video has no frames: ${path}`);
+  }
+  return { frames, times: frames.map((_, i) => (i + 0.5) / rate), dir };
+}
+
+/** Frames (uniformly sampled) with their timestamps, as parts SmolVLM2's prompts use. */
+export async function expandVideo(part: VideoPart, ffmpeg = process.env.SMOLVLM_FFMPEG ?? 'ffmpeg'): Promise<ExpandedVideo> {
+  const maxFrames = part.maxFrames ?? 50;
+  if (!Number.isInteger(maxFrames) || maxFrames < 1) throw invalid('video.maxFrames must be a positive integer');
+  if (part.fps !== undefined && !(part.fps > 0)) throw invalid('video.fps must be positive');
+  let frames: ImageInput[];
+  let times: number[] | undefined;
+  let dir: string | undefined;
+  if (typeof part.video === 'string') {
+    ({ frames, times, dir } = await ffmpegFrames(part.video, maxFrames, part.fps, ffmpeg));
+  } else if (Array.isArray(part.video)) {
+    if (part.video.length === 0) throw makeError('ERR_IMAGE_INVALID', 'video has no frames');
+    const n = Math.min(maxFrames, part.video.length);
+    const picked = Array.from({ length: n }, (_, i) => Math.floor(((i + 0.5) * part.video.length) / n));
+    frames = picked.map((i) => (part.video as ImageInput[])[i]);
+    if (part.fps) times = picked.map((i) => i / part.fps!);
+  } else {
+    throw invalid('video must be a file path or an array of frames');
+  }
+  const withTimes = (part.timestamps ?? true) && times !== undefined;
+  const parts: ExpandedVideo['parts'] = [];
+  const duration = times && times.length ? Math.ceil(times[times.length - 1]) : undefined;
+  parts.push({ type: 'text', text: `You are provided the following series of ${frames.length} frames${duration !== undefined ? ` from a ${clock(duration)} [H:MM:SS] video` : ''}.\n` });
+  frames.forEach((image, i) => {
+    if (withTimes) parts.push({ type: 'text', text: `\nFrame from ${clock(times![i])}:` });
+    parts.push({ type: 'image', image });
+  });
+  parts.push({ type: 'text', text: '\n\n' });
+  return { parts, cleanup: async () => { if (dir) await rm(dir, { recursive: true, force: true }); } };
+}
