@@ -99,6 +99,12 @@ test('info prints the metadata and the memory estimate', async () => {
   assert.ok(j.memory.all > 0 && j.vision.tokensPerTile > 0);
 });
 
+test('bench reports encode time, speeds and time to first token', async () => {
+  const r = await smolvlm(['bench', images.landscape, '--model', files.model, '--mmproj', files.mmproj, '--runs', '1', '--max-tokens', '4', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^run 1: image encode \d+ ms, prompt [\d.]+ tok\/s, generation [\d.]+ tok\/s, time to first token \d+ ms$/m);
+});
+
 test('chat: two turns about one image encode it once', async () => {
   const r = await smolvlm(['chat', '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '6', '--verbose'], {
     input: `/image ${images.square}\nWhat is this?\nAnd the colours?\n/exit\n`,
