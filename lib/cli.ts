@@ -51,7 +51,7 @@ function num(name: string, value: string | undefined, min: number, max: number):
 function downloadBars(quiet: boolean): { onProgress?: (p: DownloadProgress) => void; stop(): void } {
   if (quiet) return { stop() {} };
   const multi = new cliProgress.MultiBar(
-    { format: ' {file} |{bar}| {percentage}% {value_mb}/{total_mb} MB', hideCursor: true, clearOnComplete: false, stream: process.stderr, noTTYOutput: false },
+    { format: ' {file} |{bar}| {percentage}% {value_mb}/{total_mb} MB', hideCursor: true, gracefulExit: true, clearOnComplete: false, stream: process.stderr, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<string, cliProgress.SingleBar>();
@@ -59,6 +59,7 @@ function downloadBars(quiet: boolean): { onProgress?: (p: DownloadProgress) => v
   return {
     onProgress(p) {
       let bar = bars.get(p.file);
+      if (!bar && p.downloaded >= p.total) return; // already cached: nothing to show
       if (!bar) {
         bar = multi.create(p.total, 0, { file: p.file, value_mb: mb(0), total_mb: mb(p.total) });
         bars.set(p.file, bar);
@@ -130,11 +131,12 @@ async function describe(images: string[], flags: CommonFlags & { prompt: string;
       throw new SmolVLMError('ERR_IMAGE_INVALID', `image not found: ${image}`);
     }
   }
+  const params = sampling(flags); // usage errors before any download or load
   const vlm = await open(flags);
   try {
     const content: ContentPart[] = images.map((image) => ({ type: 'image', image }));
     content.push({ type: 'text', text: flags.prompt });
-    const request = { messages: [{ role: 'user', content }] as ChatMessage[], ...sampling(flags) };
+    const request = { messages: [{ role: 'user', content }] as ChatMessage[], ...params };
     if (flags.json) {
       const r = await vlm.generate(request);
       process.stdout.write(`${JSON.stringify({ model: vlm.info.name, text: r.text.trim(), finishReason: r.finishReason, usage: r.usage, timings: r.timings })}\n`);
@@ -156,7 +158,9 @@ async function describe(images: string[], flags: CommonFlags & { prompt: string;
 
 async function chat(images: string[], flags: CommonFlags): Promise<void> {
   setup(flags);
+  const params = sampling(flags);
   const vlm = await open(flags);
+  let failed: unknown;
   const tty = !!process.stdin.isTTY;
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
   const history: ChatMessage[] = [];
@@ -182,7 +186,7 @@ async function chat(images: string[], flags: CommonFlags): Promise<void> {
         history.push({ role: 'user', content });
         let answer = '';
         try {
-          for await (const chunk of vlm.stream({ messages: history, ...sampling(flags) })) {
+          for await (const chunk of vlm.stream({ messages: history, ...params })) {
             const text = answer ? chunk.text : chunk.text.trimStart();
             process.stdout.write(text);
             answer += text;
@@ -191,6 +195,7 @@ async function chat(images: string[], flags: CommonFlags): Promise<void> {
           history.push({ role: 'assistant', content: answer });
         } catch (err) {
           history.pop();
+          failed = err;
           process.stderr.write(`error: ${(err as Error).message}\n`);
         }
       }
@@ -204,13 +209,14 @@ async function chat(images: string[], flags: CommonFlags): Promise<void> {
     rl.close();
     await vlm.dispose();
   }
+  // A script on stdin whose turn failed must not look like a success.
+  if (failed && !tty) throw failed;
 }
 
 async function pull(model: string, flags: CommonFlags): Promise<void> {
   const bars = downloadBars(!!flags.quiet || !process.stderr.isTTY);
   try {
     const files = await resolveModelFiles(model, undefined, hubOptions(flags, bars.onProgress));
-    bars.stop();
     process.stdout.write(`${files.model}\n${files.mmproj ?? ''}\n`);
   } finally {
     bars.stop();
@@ -267,14 +273,15 @@ async function info(model: string | undefined, flags: CommonFlags & { json?: boo
 
 async function bench(image: string | undefined, flags: CommonFlags & { runs: string }): Promise<void> {
   setup(flags);
+  const runs = int('runs', flags.runs, 1)!;
+  const maxTokens = int('max-tokens', flags.maxTokens, 1) ?? 64;
   const vlm = await open(flags);
   try {
-    const runs = int('runs', flags.runs, 1)!;
     const { default: sharp } = await import('sharp');
     const picture = image ?? (await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#3a7bd5' } }).png().toBuffer());
     for (let i = 0; i < runs; i++) {
       vlm.clearImageCache();
-      const r = await vlm.generate({ messages: [{ role: 'user', content: [{ type: 'image', image: picture }, { type: 'text', text: 'Describe this image.' }] }], maxTokens: int('max-tokens', flags.maxTokens, 1) ?? 64, ignoreEos: true });
+      const r = await vlm.generate({ messages: [{ role: 'user', content: [{ type: 'image', image: picture }, { type: 'text', text: 'Describe this image.' }] }], maxTokens, ignoreEos: true });
       const t = r.timings;
       process.stdout.write(`run ${i + 1}: image encode ${t.imageEncodeMs.toFixed(0)} ms, prompt ${t.promptTokensPerSecond.toFixed(1)} tok/s, generation ${t.tokensPerSecond.toFixed(1)} tok/s, time to first token ${t.timeToFirstTokenMs.toFixed(0)} ms\n`);
     }

@@ -276,7 +276,7 @@ function context(options: HubOptions): Ctx {
     throw invalid(`hub endpoint must be an http(s) URL, got '${raw}'`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw invalid(`timeoutMs must be a positive number, got ${timeoutMs}`);
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 2_147_483_647) throw invalid(`timeoutMs must be a positive number of ms below 2^31, got ${timeoutMs}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
   const token = nonEmpty(options.token) ?? nonEmpty(env.HF_TOKEN);
   return {
@@ -642,8 +642,11 @@ async function waitForOther(ctx: Ctx, lockPath: string, blob: string, partial: s
     } catch {
       // not started yet
     }
-    const dead = info?.host === hostname() && typeof info.pid === 'number' && info.pid !== process.pid && !pidAlive(info.pid);
-    const idle = Date.now() - Math.max(st.mtimeMs, partialMtime) > LOCK_STALE_MS;
+    const quiet = Date.now() - Math.max(st.mtimeMs, partialMtime);
+    // A pid that looks dead may live in another PID namespace (a container on the same host):
+    // only trust it once the owner has also missed its lock refreshes.
+    const dead = info?.host === hostname() && typeof info.pid === 'number' && info.pid !== process.pid && !pidAlive(info.pid) && quiet > 2 * LOCK_TOUCH_MS;
+    const idle = quiet > LOCK_STALE_MS;
     if (dead || idle) {
       await breakLock(lockPath, st.ino);
       return 'retry';

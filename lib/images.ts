@@ -54,7 +54,12 @@ function isRaw(x: unknown): x is RawImage {
 function fromDataUrl(url: string): Buffer {
   const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
   if (!m) throw imageError('malformed data: URL');
-  const bytes = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'latin1');
+  let bytes: Buffer;
+  try {
+    bytes = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'latin1');
+  } catch (err) {
+    throw imageError('malformed data: URL', err);
+  }
   if (bytes.byteLength === 0) throw imageError('data: URL holds no bytes');
   return bytes;
 }
@@ -99,8 +104,13 @@ async function download(url: URL, options: ImageOptions): Promise<Buffer> {
 export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<NativeImage> {
   const background = options.background ?? '#ffffff';
   const limitInputPixels = options.maxPixels ?? 0x3fff * 0x3fff;
-  if (input instanceof URL || (typeof input === 'string' && /^(https?|data):/i.test(input))) {
-    const url = input instanceof URL ? input : new URL(input);
+  if (input instanceof URL || (typeof input === 'string' && /^(https?|data|file):/i.test(input))) {
+    let url: URL;
+    try {
+      url = input instanceof URL ? input : new URL(input);
+    } catch (err) {
+      throw imageError(`malformed image URL: ${String(input).slice(0, 100)}`, err);
+    }
     if (url.protocol === 'data:') input = fromDataUrl(url.href);
     else if (url.protocol === 'http:' || url.protocol === 'https:') input = await download(url, options);
     else if (url.protocol === 'file:') input = fileURLToPath(url);

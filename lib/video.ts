@@ -32,15 +32,23 @@ export interface ExpandedVideo {
 
 const run = promisify(execFile);
 
+/** mm:ss, as SmolVLM2's frame labels. */
 function clock(seconds: number): string {
   const s = Math.floor(seconds);
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** H:MM:SS, as SmolVLM2's video header. */
+function hms(seconds: number): string {
+  const s = Math.floor(seconds);
+  return `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
 async function ffmpegFrames(path: string, maxFrames: number, fps: number | undefined, ffmpeg: string): Promise<{ frames: string[]; times: number[]; dir: string }> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile()) throw makeError('ERR_IMAGE_INVALID', `video not found: ${path}`);
-  const probe = ffmpeg.replace(/ffmpeg$/, 'ffprobe');
+  // ffprobe sits beside ffmpeg (SMOLVLM_FFPROBE overrides): swap the name, keep folder and extension
+  const probe = process.env.SMOLVLM_FFPROBE ?? ffmpeg.replace(/ffmpeg(?=[^/\\]*$)/, 'ffprobe');
   let duration: number;
   try {
     const { stdout } = await run(probe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
@@ -94,7 +102,7 @@ export async function expandVideo(part: VideoPart, ffmpeg = process.env.SMOLVLM_
   const withTimes = (part.timestamps ?? true) && times !== undefined;
   const parts: ExpandedVideo['parts'] = [];
   const duration = times && times.length ? Math.ceil(times[times.length - 1]) : undefined;
-  parts.push({ type: 'text', text: `You are provided the following series of ${frames.length} frames${duration !== undefined ? ` from a ${clock(duration)} [H:MM:SS] video` : ''}.\n` });
+  parts.push({ type: 'text', text: `You are provided the following series of ${frames.length} frames${duration !== undefined ? ` from a ${hms(duration)} [H:MM:SS] video` : ''}.\n` });
   frames.forEach((image, i) => {
     if (withTimes) parts.push({ type: 'text', text: `\nFrame from ${clock(times![i])}:` });
     parts.push({ type: 'image', image });

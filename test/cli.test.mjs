@@ -141,3 +141,16 @@ test('pull, then offline use, then rm', async () => {
   assert.equal(gone.code, 3, gone.stderr);
   assert.match(gone.stderr, /offline|cache/i);
 });
+
+test('chat from a script exits non-zero when a turn fails', async () => {
+  const r = await smolvlm(['chat', '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '3'], {
+    input: `/image /nonexistent/picture.png\nWhat is this?\n`,
+  });
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /image not found/);
+});
+
+test('a file: URL string works as an image', async () => {
+  const r = await smolvlm(['describe', `file://${images.square}`, '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '3', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+});

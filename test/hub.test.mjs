@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -462,6 +462,10 @@ describe('locking and abort', () => {
     mkdirSync(blobsDir(), { recursive: true });
     writeFileSync(lock, JSON.stringify({ pid: child.pid, host: hostname(), token: 'dead' }));
     writeFileSync(`${blob(M_Q8)}.incomplete`, FILES.get(M_Q8).subarray(0, 50_000));
+    // the owner has been silent for a while, so a dead pid is believed
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(lock, past, past);
+    utimesSync(`${blob(M_Q8)}.incomplete`, past, past);
     hub.state.log = [];
     assertFile((await pullModel(REPO, undefined, opts())).model, M_Q8);
     assert.equal(hub.cdn(M_Q8)[0].range, 'bytes=50000-', 'resumed the dead owner\'s partial file');

@@ -78,51 +78,62 @@ test('sizes parse', () => {
   assert.throws(() => parseBytes(-1), /memoryLimit/);
 });
 
-// RSS settles: the last cycles cost no more than the early ones. Each check runs in a fresh
-// process, so what earlier tests did to the allocator does not blur it.
+// RSS settles: a leak raises the floor of RSS cycle after cycle, while the allocator's caching
+// only makes it fluctuate above that floor, so the lowest late sample is compared with the lowest
+// early one. Each check runs in a fresh process, so earlier tests do not blur it.
 const settle = (samples, label, limitMb) => {
-  const early = Math.max(...samples.slice(2, 6));
-  const late = Math.max(...samples.slice(-4));
-  assert.ok(late - early < limitMb * 1e6, `${label}: RSS ${(early / 1e6).toFixed(1)} MB -> ${(late / 1e6).toFixed(1)} MB`);
+  const window = Math.max(3, Math.floor(samples.length / 4));
+  const early = Math.min(...samples.slice(0, window));
+  const late = Math.min(...samples.slice(-window));
+  assert.ok(late - early < limitMb * 1e6, `${label}: RSS floor ${(early / 1e6).toFixed(1)} MB -> ${(late / 1e6).toFixed(1)} MB (${samples.map((s) => (s / 1e6).toFixed(0)).join(' ')})`);
 };
 
-function samplesFromChild(body) {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+function samplesFromChild(body, { images = false } = {}) {
+  // --expose-gc: samples are taken after a full GC, so JS garbage (decoded image buffers waiting
+  // for collection) is not mistaken for a native leak; sharp (loaded only where images are) has
+  // its cache off for the same reason. One malloc arena and a fixed mmap threshold: otherwise
+  // freed memory parks in whichever arena a thread used, or in the heap once glibc raises its
+  // mmap threshold, and RSS jumps between plateaus tens of MB apart, which would hide or fake a trend.
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', `
     import { loadModel } from './dist/index.js';
     import { ensureFixture } from './test/fixtures/synth.mjs';
-    import { ensureTestImages } from './test/fixtures/images.mjs';
     const { model, mmproj } = await ensureFixture({ size: 'tiny' });
-    const images = await ensureTestImages();
+    ${images ? `
+    const { default: sharp } = await import('sharp');
+    const { ensureTestImages } = await import('./test/fixtures/images.mjs');
+    sharp.cache(false);
+    const images = await ensureTestImages();` : ''}
     const samples = [];
+    const sample = () => { global.gc(); samples.push(process.memoryUsage.rss()); };
     ${body}
     console.log(JSON.stringify(samples));
-  `], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  `], { cwd: root, encoding: 'utf8', timeout: 600_000, env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' } });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
-test(`load/dispose cycles do not leak (${slow ? 100 : 30} cycles)`, () => {
+test(`load/dispose cycles do not leak (${slow ? 100 : 30} cycles after warm-up)`, () => {
   const samples = samplesFromChild(`
-    for (let i = 0; i < ${slow ? 100 : 30}; i++) {
+    for (let i = 0; i < 10 + ${slow ? 100 : 30}; i++) {
       const vlm = await loadModel({ model, mmproj, threads: ${THREADS}, contextSize: 1024 });
       await vlm.dispose();
-      samples.push(process.memoryUsage.rss());
+      if (i >= 10) sample();
     }`);
   settle(samples, 'load/dispose', 20);
 });
 
-test(`generate calls with images, aborts and errors do not leak (${slow ? 1000 : 150} calls)`, () => {
+test(`generate calls with images, aborts and errors do not leak (${slow ? 1000 : 150} calls after warm-up)`, () => {
   const samples = samplesFromChild(`
     const vlm = await loadModel({ model, mmproj, threads: ${THREADS}, contextSize: 2048, imageCache: { maxBytes: 1 << 20 } });
     const kinds = ['square', 'landscape', 'portrait'];
-    for (let i = 0; i < ${slow ? 1000 : 150}; i++) {
+    for (let i = 0; i < 60 + ${slow ? 1000 : 150}; i++) {
       const content = [{ type: 'image', image: images[kinds[i % 3]] }, { type: 'text', text: 'Question ' + i }];
       const request = { messages: [{ role: 'user', content }], maxTokens: 4 };
       if (i % 10 === 7) request.signal = AbortSignal.timeout(1);
       if (i % 10 === 9) content[0].image = { data: new Uint8Array(5), width: 2, height: 2, channels: 3 };
       await vlm.generate(request).catch(() => {});
-      if (i % 10 === 0) samples.push(process.memoryUsage.rss());
+      if (i >= 60 && i % 10 === 0) sample();
     }
-    await vlm.dispose();`);
+    await vlm.dispose();`, { images: true });
   settle(samples, 'generate', 16);
 });
