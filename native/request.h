@@ -84,7 +84,6 @@ class Emitter {
   bool sent_any_ = false;
   std::chrono::steady_clock::time_point last_sent_{};
   std::shared_ptr<Emitter> keep_alive_;  // set while a call is queued
-  friend struct EmitterAccess;
 
  public:
   std::weak_ptr<Emitter> self;
@@ -132,7 +131,6 @@ struct Request {
   double encode_ms = 0;
 
   ~Request();
-  bool Prefilling() const { return !generating; }
 };
 
 /**
