@@ -221,7 +221,8 @@ export function native(): NativeAddon {
     'ERR_NATIVE_LOAD',
     `smolvlm-node: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
       attempts.map((a) => `  - ${a}`).join('\n') +
-      '\nFixes: run `npm rebuild smolvlm-node` (builds from source: needs cmake and a C++17 compiler), ' +
+      '\nFixes: run `npm rebuild smolvlm-node` (builds from source: needs cmake and a C++17 compiler; ' +
+      'npm 11 runs a dependency\'s build script only once approved: `npm install-scripts approve smolvlm-node`), ' +
       'or `npm run build:native` in a checkout, or set SMOLVLM_BINARY to a built smolvlm.node.',
   );
 }
