@@ -41,5 +41,7 @@ const jobs = env.CMAKE_BUILD_PARALLEL_LEVEL || String(availableParallelism());
 // node-gyp-build looks.
 const outDir = resolve(option('out') ?? join(root, 'build', 'Release'));
 const cmakeDir = resolve(option('build-dir') ?? join(root, 'build', 'cmake'));
-run(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', cmakeDir,
-  ...(flag('debug') ? ['--debug'] : []), '--parallel', jobs, `--CDSMOLVLM_OUTPUT_DIR=${outDir}`, ...defs.map((d) => `--CD${d}`)]);
+const common = ['--directory', root, '--out', cmakeDir, ...(flag('debug') ? ['--debug'] : [])];
+// configure every time (cheap): `cmake-js compile` on an existing folder would keep its old options
+run(process.execPath, [cmakeJs, 'configure', ...common, `--CDSMOLVLM_OUTPUT_DIR=${outDir}`, ...defs.map((d) => `--CD${d}`)]);
+run(process.execPath, [cmakeJs, 'build', ...common, '--parallel', jobs]);

@@ -39,7 +39,7 @@ let refDir;
  */
 export function referenceCli() {
   if (refDir) return join(refDir, 'llama-mtmd-cli');
-  const rel = join(root, 'build', 'Release');
+  const rel = backendInfo().dir; // the build the addon under test came from (SMOLVLM_BINARY or build/Release)
   const cli = join(rel, 'llama-mtmd-cli');
   if (!existsSync(cli)) {
     throw new Error(`${cli} is missing: build it with SMOLVLM_BUILD_REFERENCE=1 npm run build:native (the README's test command does)`);
