@@ -243,7 +243,16 @@ async function rm(model: string): Promise<void> {
 
 async function info(model: string | undefined, flags: CommonFlags & { json?: boolean }): Promise<void> {
   setup(flags);
-  const options = { ...loadOptions({ ...flags, model: model ?? flags.model }), hub: hubOptions(flags) };
+  const base = loadOptions({ ...flags, model: model ?? flags.model });
+  // resolve (and download) once; the estimate and the load then read the same local files
+  const bars = downloadBars(!!flags.quiet || !process.stderr.isTTY);
+  let files;
+  try {
+    files = await resolveModelFiles(base.model, base.mmproj, hubOptions(flags, bars.onProgress));
+  } finally {
+    bars.stop();
+  }
+  const options = { ...base, model: files.model, mmproj: files.mmproj };
   const estimate = await estimateMemory(options);
   const vlm = await loadModel({ ...options, warmup: false });
   try {

@@ -221,22 +221,11 @@ function validateLoadOptions(options: LoadModelOptions, fn: string): void {
  */
 export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   const callSite = new Error();
-  try {
-    validateLoadOptions(options, 'loadModel');
-  } catch (err) {
-    throw fromNative(err, callSite);
-  }
-  const signal = options.signal;
+  const signal = options?.signal;
   if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
-
   const started = performance.now();
   const addon = native();
-  try {
-    options = { ...options, ...(await resolveModelFiles(options.model, options.mmproj, { signal, ...options.hub })) };
-  } catch (err) {
-    throw fromNative(err, callSite);
-  }
-  const { load, engine: engineOptions } = nativeOptions(options, addon);
+  const { load, engine: engineOptions } = await prepareLoad(options, 'loadModel', addon, callSite);
   if (options.memoryLimit !== undefined) {
     const limit = parseBytes(options.memoryLimit);
     try {
@@ -282,6 +271,20 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
     loadTimeMs: performance.now() - started,
     requestedContextSize: engineOptions.contextSize !== requested ? requested : undefined,
   });
+}
+
+/**
+ * What loadModel and estimateMemory share: validation, resolving the model reference (a hub
+ * download when needed) and the mapping to native options.
+ */
+async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeAddon, callSite: Error) {
+  try {
+    validateLoadOptions(options, fn);
+    const files = await resolveModelFiles(options.model, options.mmproj, { signal: options.signal, ...options.hub });
+    return nativeOptions({ ...options, ...files }, addon);
+  } catch (err) {
+    throw fromNative(err, callSite);
+  }
 }
 
 /** The native options for `options`: one mapping for loading, estimating and fitting. */
@@ -364,15 +367,9 @@ function fmt(bytes: number): string {
  */
 export async function estimateMemory(options: LoadModelOptions): Promise<MemoryEstimate> {
   const callSite = new Error();
-  try {
-    validateLoadOptions(options, 'estimateMemory');
-  } catch (err) {
-    throw fromNative(err, callSite);
-  }
   const addon = native();
+  const { load, engine } = await prepareLoad(options, 'estimateMemory', addon, callSite);
   try {
-    options = { ...options, ...(await resolveModelFiles(options.model, options.mmproj, options.hub)) };
-    const { load, engine } = nativeOptions(options, addon);
     return withTotals(await addon.estimateMemory(load, engine));
   } catch (err) {
     throw fromNative(err, callSite);
