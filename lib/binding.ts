@@ -56,6 +56,8 @@ export interface NativeModelInfo {
     patchSize: number;
     scaleFactor: number;
     tokensPerTile: number;
+    /** Images are scaled so their longest side is this (pixels) before tiling, unless a request says otherwise. */
+    longestEdge: number;
     sizeBytes: number;
   };
 }
@@ -95,6 +97,10 @@ export interface NativeImage {
   width: number;
   height: number;
   id?: string;
+  /** Scale the longest side to this before tiling (native checks the range). */
+  longestEdge?: number;
+  /** false: the overview only, no tiles. */
+  tiling?: boolean;
 }
 
 export interface NativeDone {

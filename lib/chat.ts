@@ -1,5 +1,5 @@
 /** Chat messages -> one prompt with the model's chat template and a media marker per image. */
-import type { ImageInput } from './images.js';
+import type { ImageInput, ImageResolution } from './images.js';
 import type { VideoPart } from './video.js';
 import { invalid } from './errors.js';
 
@@ -7,7 +7,7 @@ export interface TextPart {
   type: 'text';
   text: string;
 }
-export interface ImagePart {
+export interface ImagePart extends ImageResolution {
   type: 'image';
   image: ImageInput;
 }
@@ -21,13 +21,14 @@ export interface ChatMessage {
 
 export interface FlatConversation {
   messages: { role: string; content: string }[];
-  images: ImageInput[];
+  /** In prompt order, with each part's own resolution settings. */
+  images: ImagePart[];
 }
 
 /** Replaces each image part by `marker`, in order, and checks the shape of every message. */
 export function flattenMessages(messages: ChatMessage[], marker: string): FlatConversation {
   if (!Array.isArray(messages) || messages.length === 0) throw invalid('messages must be a non-empty array');
-  const images: ImageInput[] = [];
+  const images: ImagePart[] = [];
   const flat = messages.map((m, i) => {
     if (!m || typeof m !== 'object') throw invalid(`messages[${i}] must be an object`);
     if (!['system', 'user', 'assistant'].includes(m.role)) throw invalid(`messages[${i}].role must be system, user or assistant`);
@@ -41,7 +42,7 @@ export function flattenMessages(messages: ChatMessage[], marker: string): FlatCo
         content += p.text;
       } else if (p?.type === 'image') {
         if (p.image === undefined || p.image === null) throw invalid(`messages[${i}].content[${j}].image is missing`);
-        images.push(p.image);
+        images.push(p);
         content += marker;
       } else if (p?.type === 'video') {
         throw invalid(`messages[${i}].content[${j}]: video parts are expanded before flattening`);

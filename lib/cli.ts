@@ -29,6 +29,8 @@ interface CommonFlags {
   quiet?: boolean;
   verbose?: boolean;
   offline?: boolean;
+  longestEdge?: string;
+  tiling?: boolean;
 }
 
 class UsageError extends Error {}
@@ -101,7 +103,15 @@ function sampling(flags: CommonFlags) {
     temperature: num('temp', flags.temp, 0, 100),
     maxTokens: int('max-tokens', flags.maxTokens, 1) ?? 256,
     seed: int('seed', flags.seed, 0),
+    image: { longestEdge: int('longest-edge', flags.longestEdge, 1), ...(flags.tiling === false ? { tiling: false } : {}) },
   };
+}
+
+/** Resolution flags of the commands that take images. */
+function withImageFlags(cmd: Command): Command {
+  return cmd
+    .option('--longest-edge <px>', 'scale images to this longest side before tiling: fewer tiles, fewer tokens (default: the model\'s)')
+    .option('--no-tiling', 'encode each image as one tile (its overview): fastest, least detail');
 }
 
 function withCommon(cmd: Command): Command {
@@ -271,7 +281,7 @@ async function info(model: string | undefined, flags: CommonFlags & { json?: boo
       `name            ${i.name}`,
       `architecture    ${i.architecture}, ${(i.parameters / 1e6).toFixed(0)}M parameters, ${i.layers} layers, ${mb(i.sizeBytes)}`,
       `context         trained ${i.contextLength}, this load ${i.contextSize}`,
-      i.vision ? `vision          ${i.vision.projectorType}, ${i.vision.imageSize}px tiles of ${i.vision.tokensPerTile} tokens` : 'vision          none (no projector)',
+      i.vision ? `vision          ${i.vision.projectorType}, ${i.vision.imageSize}px tiles of ${i.vision.tokensPerTile} tokens, images scaled to ${i.vision.longestEdge}px` : 'vision          none (no projector)',
       `memory          weights ${mb(estimate.totals.model)}, KV cache ${mb(estimate.totals.context)}, compute ${mb(estimate.totals.compute)}, projector ${mb(estimate.totals.projector)}: total ${mb(estimate.totals.all)}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -316,11 +326,11 @@ export function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
-  withCommon(p.command('describe').description('describe images, streaming the answer').argument('<image...>', 'image paths or URLs'))
+  withImageFlags(withCommon(p.command('describe').description('describe images, streaming the answer').argument('<image...>', 'image paths or URLs')))
     .option('-p, --prompt <text>', 'the question', 'Describe this image.')
     .option('--json', 'one JSON object with text, usage and timings')
     .action(describe);
-  withCommon(p.command('chat').description('interactive chat; /image <path> attaches an image').argument('[image...]', 'images for the first message')).action(chat);
+  withImageFlags(withCommon(p.command('chat').description('interactive chat; /image <path> attaches an image').argument('[image...]', 'images for the first message'))).action(chat);
   withCommon(p.command('pull').description('download a model and its projector into the cache').argument('<model>', 'known name or repo[:quant]')).action(pull);
   p.command('models').description('cached models and sizes').action(models);
   p.command('rm').description('remove a cached model').argument('<model>', 'known name or repo').action(rm);

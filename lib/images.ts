@@ -25,7 +25,27 @@ export interface RawImage {
  */
 export type ImageInput = string | URL | Buffer | Uint8Array | RawImage | Sharp;
 
-export interface ImageOptions {
+/**
+ * How an image is cut into projector tiles: fewer pixels, fewer tokens. SmolVLM scales an image's
+ * longest side to `info.vision.longestEdge` (2048 for 256M/500M), cuts it into tiles of
+ * `info.vision.imageSize` (512) and adds a downscaled overview: a 1024x768 photo becomes 4x3
+ * tiles + 1 = 832 tokens on the 256M model.
+ */
+export interface ImageResolution {
+  /**
+   * Scale the longest side to this many pixels before tiling, from one tile
+   * (`info.vision.imageSize`) up to the model's default (`info.vision.longestEdge`). With 1024,
+   * that photo takes 2x2 tiles + 1 = 320 tokens.
+   */
+  longestEdge?: number;
+  /**
+   * `false`: the overview only, the whole image as one tile (64 tokens on the 256M model), as
+   * SmolVLM encodes images with splitting off and video frames. Default true.
+   */
+  tiling?: boolean;
+}
+
+export interface ImageOptions extends ImageResolution {
   /** Background for transparent images. Default white. */
   background?: string | { r: number; g: number; b: number };
   /** Largest accepted image in pixels (decompression-bomb guard), checked before decoding. Default 0x3FFF² (sharp's). */

@@ -8,7 +8,7 @@ import type {
   NativeModel, NativeModelInfo,
 } from './binding.js';
 import { native } from './binding.js';
-import { expandVideos, flattenMessages, type ChatMessage } from './chat.js';
+import { expandVideos, flattenMessages, type ChatMessage, type ImagePart } from './chat.js';
 import { AbortError, DisposedError, fromNative, InsufficientMemoryError, invalid, makeError, SmolVLMError } from './errors.js';
 import type { HubOptions } from './hub.js';
 import { parseBytes, withTotals, type MemoryEstimate, type MemoryUsage } from './memory.js';
@@ -600,7 +600,7 @@ export class SmolVLM implements AsyncDisposable {
   /** Renders the request and decodes its images (sharp, off the JS thread). */
   async #prepare(request: GenerateRequest, callSite: Error): Promise<{ prompt: string; images: NativeImage[] }> {
     let prompt: string;
-    let inputs: ImageInput[];
+    let inputs: ImagePart[];
     let cleanup = async () => {};
     try {
       if ('messages' in request) {
@@ -611,8 +611,8 @@ export class SmolVLM implements AsyncDisposable {
         inputs = flat.images;
       } else if (typeof request.prompt === 'string') {
         prompt = request.prompt;
-        inputs = request.images ?? [];
-        if (!Array.isArray(inputs)) throw invalid('images must be an array');
+        if (request.images !== undefined && !Array.isArray(request.images)) throw invalid('images must be an array');
+        inputs = (request.images ?? []).map((image) => ({ type: 'image', image }));
         const markers = prompt.split(this.info.mediaMarker).length - 1;
         if (markers !== inputs.length) throw invalid(`the prompt has ${markers} media markers but ${inputs.length} images were given`);
       } else {
@@ -627,7 +627,17 @@ export class SmolVLM implements AsyncDisposable {
       throw fromNative(err, callSite);
     }
     try {
-      const images = await Promise.all(inputs.map((i) => decodeImage(i, { signal: request.signal, ...request.image })));
+      const images = await Promise.all(
+        inputs.map(async (part, i) => {
+          const longestEdge = part.longestEdge ?? request.image?.longestEdge;
+          const tiling = part.tiling ?? request.image?.tiling;
+          const where = `image ${i + 1}`;
+          if (longestEdge !== undefined && !Number.isInteger(longestEdge)) throw invalid(`${where}: longestEdge must be an integer number of pixels`);
+          if (tiling !== undefined && typeof tiling !== 'boolean') throw invalid(`${where}: tiling must be a boolean`);
+          const decoded = await decodeImage(part.image, { signal: request.signal, ...request.image });
+          return { ...decoded, ...(longestEdge !== undefined ? { longestEdge } : {}), ...(tiling !== undefined ? { tiling } : {}) };
+        }),
+      );
       return { prompt, images };
     } catch (err) {
       throw fromNative(err, callSite);

@@ -21,11 +21,18 @@ export interface VideoPart {
   fps?: number;
   /** Put each frame's time before it in the prompt. Default true (needs `fps` for a frame array). */
   timestamps?: boolean;
+  /**
+   * Cut frames into tiles like images. Default false: each frame is one tile (its overview), as
+   * SmolVLM2 encodes video, so 50 frames of the 256M model take 50 x 64 tokens.
+   */
+  tiling?: boolean;
+  /** With `tiling: true`, the longest side frames are scaled to (see {@link ImageResolution}). */
+  longestEdge?: number;
 }
 
 export interface ExpandedVideo {
   /** Text and image parts, in order, to splice into the message. */
-  parts: ({ type: 'text'; text: string } | { type: 'image'; image: ImageInput })[];
+  parts: ({ type: 'text'; text: string } | { type: 'image'; image: ImageInput; tiling: boolean; longestEdge?: number })[];
   /** Removes temporary frame files. */
   cleanup(): Promise<void>;
 }
@@ -85,6 +92,7 @@ export async function expandVideo(part: VideoPart, ffmpeg = process.env.SMOLVLM_
   const maxFrames = part.maxFrames ?? 50;
   if (!Number.isInteger(maxFrames) || maxFrames < 1) throw invalid('video.maxFrames must be a positive integer');
   if (part.fps !== undefined && !(part.fps > 0)) throw invalid('video.fps must be positive');
+  if (part.tiling !== undefined && typeof part.tiling !== 'boolean') throw invalid('video.tiling must be a boolean');
   let frames: ImageInput[];
   let times: number[] | undefined;
   let dir: string | undefined;
@@ -100,12 +108,13 @@ export async function expandVideo(part: VideoPart, ffmpeg = process.env.SMOLVLM_
     throw invalid('video must be a file path or an array of frames');
   }
   const withTimes = (part.timestamps ?? true) && times !== undefined;
+  const tiling = part.tiling ?? false;
   const parts: ExpandedVideo['parts'] = [];
   const duration = times && times.length ? Math.ceil(times[times.length - 1]) : undefined;
   parts.push({ type: 'text', text: `You are provided the following series of ${frames.length} frames${duration !== undefined ? ` from a ${hms(duration)} [H:MM:SS] video` : ''}.\n` });
   frames.forEach((image, i) => {
     if (withTimes) parts.push({ type: 'text', text: `\nFrame from ${clock(times![i])}:` });
-    parts.push({ type: 'image', image });
+    parts.push({ type: 'image', image, tiling, ...(part.longestEdge !== undefined ? { longestEdge: part.longestEdge } : {}) });
   });
   parts.push({ type: 'text', text: '\n\n' });
   return { parts, cleanup: async () => { if (dir) await rm(dir, { recursive: true, force: true }); } };

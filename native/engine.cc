@@ -311,51 +311,12 @@ bool EngineCore::Admit(std::shared_ptr<Request> &req) {
 
 void EngineCore::Prepare(Request &req) {
   const RequestParams &p = req.params;
-  if (model_->mtmd) {
-    std::vector<const mtmd_bitmap *> bitmaps;
-    for (auto &b : req.bitmaps) {
-      model_->CheckImageShape(b.nx(), b.ny());
-      bitmaps.push_back(b.ptr.get());
-    }
-    mtmd_input_text text{p.prompt.c_str(), p.prompt.size(), p.add_special, p.parse_special};
-    req.chunks.ptr.reset(mtmd_input_chunks_init());
-    log::ClearLastError();
-    int32_t res = mtmd_tokenize(model_->mtmd, req.chunks.ptr.get(), &text, bitmaps.data(), bitmaps.size());
-    if (res == 1) throw Error(code::INVALID_ARGUMENT, "the number of images does not match the number of media markers in the prompt");
-    if (res != 0) throw Error(code::IMAGE_INVALID, "image preprocessing failed: " + log::LastError());
-    req.bitmaps.clear();  // the chunks hold the preprocessed pixels now
-    std::unordered_map<std::string, int> tiles;
-    for (size_t i = 0; i < req.chunks.size(); i++) {
-      const mtmd_input_chunk *c = req.chunks[i];
-      Request::Segment seg;
-      if (mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
-        size_t n = 0;
-        const llama_token *t = mtmd_input_chunk_get_tokens_text(c, &n);
-        seg.tokens.assign(t, t + n);
-        req.n_prompt += static_cast<int32_t>(n);
-      } else {
-        seg.media = c;
-        // Tiles of one image share its id; the ordinal tells them apart.
-        const char *id = mtmd_input_chunk_get_id(c);
-        if (id && *id) seg.cache_key = std::string(id) + "#" + std::to_string(tiles[id]++);
-        int32_t n = static_cast<int32_t>(mtmd_input_chunk_get_n_tokens(c));
-        req.n_prompt += n;
-        req.n_image_tokens += n;
-      }
-      req.segments.push_back(std::move(seg));
-    }
-  } else {
-    if (!req.bitmaps.empty()) throw Error(code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
-    const llama_vocab *vocab = model_->vocab();
-    int32_t n = -llama_tokenize(vocab, p.prompt.data(), static_cast<int32_t>(p.prompt.size()), nullptr, 0, p.add_special, p.parse_special);
-    Request::Segment seg;
-    seg.tokens.resize(std::max(n, 0));
-    if (n > 0) llama_tokenize(vocab, p.prompt.data(), static_cast<int32_t>(p.prompt.size()), seg.tokens.data(), n, p.add_special, p.parse_special);
-    req.n_prompt = n;
-    req.segments.push_back(std::move(seg));
-  }
+  req.prompt = TokenizePrompt(*model_, p.prompt, p.add_special, p.parse_special, req.images);
+  req.images.clear();  // the chunks hold the preprocessed pixels now
+  req.n_prompt = req.prompt.n_tokens;
+  req.n_image_tokens = req.prompt.n_image_tokens;
   if (req.n_prompt == 0) throw Error(code::INVALID_ARGUMENT, "the prompt is empty");
-  if (req.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
+  if (req.prompt.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
   if (req.n_prompt >= static_cast<int32_t>(n_ctx_)) {
     throw Error(code::CONTEXT_FULL, "the prompt is " + std::to_string(req.n_prompt) + " tokens, the context holds " +
                                         std::to_string(n_ctx_) + ": shorten it or raise contextSize");
@@ -382,12 +343,12 @@ void EngineCore::Step() {
   for (size_t s = 0; s < slots_.size() && b.n_tokens < cap; s++) {
     Request *r = slots_[s].get();
     if (!r || r->generating) continue;
-    const Request::Segment &seg = r->segments[r->segment];
+    const Prompt::Segment &seg = r->prompt.segments[r->segment];
     if (seg.media) {
       if (!media) media = r;
       continue;
     }
-    const bool last_segment = r->segment + 1 == r->segments.size();
+    const bool last_segment = r->segment + 1 == r->prompt.segments.size();
     int32_t added = 0;
     while (r->offset + added < seg.tokens.size() && b.n_tokens < cap) {
       const bool is_last = last_segment && r->offset + added + 1 == seg.tokens.size();
@@ -426,7 +387,7 @@ void EngineCore::Step() {
     for (auto &[r, n] : advanced) {
       r->n_past += n;
       r->offset += n;
-      if (r->offset == r->segments[r->segment].tokens.size()) {
+      if (r->offset == r->prompt.segments[r->segment].tokens.size()) {
         r->segment++;
         r->offset = 0;
       }
@@ -459,8 +420,8 @@ bool EngineCore::EncodeMedia(Request &req) {
   std::vector<ImageCache::Embedding> cached;
   mtmd::batch_ptr mbatch;
   size_t end = req.segment, n_encode = 0;
-  for (; end < req.segments.size() && req.segments[end].media; end++) {
-    const Request::Segment &seg = req.segments[end];
+  for (; end < req.prompt.segments.size() && req.prompt.segments[end].media; end++) {
+    const Prompt::Segment &seg = req.prompt.segments[end];
     cached.push_back(cache.Get(seg.cache_key));
     if (cached.back()) continue;
     if (!mbatch) mbatch.reset(mtmd_batch_init(model_->mtmd));
@@ -498,7 +459,7 @@ bool EngineCore::EncodeMedia(Request &req) {
   }
   const size_t n_embd = static_cast<size_t>(llama_model_n_embd_inp(model_->model));
   for (size_t i = 0; req.segment < end; req.segment++, i++) {
-    const Request::Segment &seg = req.segments[req.segment];
+    const Prompt::Segment &seg = req.prompt.segments[req.segment];
     const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), seg.media);
     if (!cached[i]) {
       const size_t n = n_embd * mtmd_input_chunk_get_n_tokens(seg.media);
@@ -662,7 +623,7 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   if (images.Length() > 0 && !core_->model()->mtmd) {
     throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
   }
-  for (uint32_t i = 0; i < images.Length(); i++) req->bitmaps.push_back(BitmapFromJs(env, images.Get(i)));
+  for (uint32_t i = 0; i < images.Length(); i++) req->images.push_back(ImageFromJs(env, *core_->model(), images.Get(i)));
   req->id = next_id_++;
   req->emitter = std::make_shared<Emitter>(env, info[2].As<Napi::Function>());
   req->emitter->self = req->emitter;

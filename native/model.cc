@@ -15,12 +15,14 @@
 #include "addon_data.h"
 #include "jobs.h"
 #include "log.h"
+#include "prompt.h"
 
 namespace smolvlm {
 
-void ModelHandle::CheckImageShape(uint32_t width, uint32_t height) const {
+void ModelHandle::CheckImageShape(uint32_t width, uint32_t height, uint32_t longest_edge) const {
   const double aspect = static_cast<double>(std::max(width, height)) / std::min(width, height);
-  const double limit = std::max(8.0, (meta.preproc_longest_edge ? meta.preproc_longest_edge : 1024) / 4.0);
+  const uint32_t edge = longest_edge ? longest_edge : meta.preproc_longest_edge ? meta.preproc_longest_edge : 1024;
+  const double limit = std::max(8.0, edge / 4.0);
   if (aspect > limit) {
     throw Error(code::IMAGE_INVALID, "image is " + std::to_string(width) + "x" + std::to_string(height) + ": more elongated than " +
                                          std::to_string(static_cast<int>(limit)) + ":1, which this projector cannot tile; crop or pad it");
@@ -218,6 +220,7 @@ std::shared_ptr<ModelHandle> DoLoad(const LoadOptions &opt, ProgressState &progr
       const int64_t side = image_size / patch;
       m.tokens_per_tile = static_cast<uint32_t>((side * side) / (scale * scale));
     }
+    FindVisionContext(*h);
   }
   progress.Report(1.f);
   return h;
@@ -346,7 +349,8 @@ std::shared_ptr<ModelHandle> Model::Live(Napi::Env env) const {
 
 Napi::Value Model::Info(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const ModelMeta &m = Live(env)->meta;
+  const auto h = Live(env);
+  const ModelMeta &m = h->meta;
   Napi::Object o = Napi::Object::New(env);
   o.Set("architecture", m.architecture);
   o.Set("name", m.name);
@@ -369,6 +373,7 @@ Napi::Value Model::Info(const Napi::CallbackInfo &info) {
     v.Set("patchSize", m.patch_size);
     v.Set("scaleFactor", m.scale_factor);
     v.Set("tokensPerTile", m.tokens_per_tile);
+    v.Set("longestEdge", h->default_longest_edge ? h->default_longest_edge : m.preproc_longest_edge);
     v.Set("sizeBytes", Napi::Number::New(env, static_cast<double>(m.mmproj_size_bytes)));
     o.Set("vision", v);
   }
@@ -434,28 +439,18 @@ class DetokenizeWorker : public Napi::AsyncWorker {
 
 class CountTokensWorker : public Napi::AsyncWorker {
  public:
-  CountTokensWorker(Napi::Env env, std::shared_ptr<ModelHandle> h, std::string prompt, std::vector<mtmd::bitmap> bitmaps, bool add_special)
+  CountTokensWorker(Napi::Env env, std::shared_ptr<ModelHandle> h, std::string prompt, std::vector<PromptImage> images, bool add_special)
       : Napi::AsyncWorker(env, "smolvlm:countTokens"), deferred_(Napi::Promise::Deferred::New(env)), h_(std::move(h)),
-        prompt_(std::move(prompt)), bitmaps_(std::move(bitmaps)), add_special_(add_special) {}
+        prompt_(std::move(prompt)), images_(std::move(images)), add_special_(add_special) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
-    if (!h_->mtmd) {
-      total_ = -llama_tokenize(h_->vocab(), prompt_.data(), static_cast<int32_t>(prompt_.size()), nullptr, 0, add_special_, true);
-      return;
-    }
-    std::vector<const mtmd_bitmap *> ptrs;
-    for (auto &b : bitmaps_) ptrs.push_back(b.ptr.get());
-    mtmd::input_chunks chunks(mtmd_input_chunks_init());
-    mtmd_input_text text{prompt_.c_str(), prompt_.size(), add_special_, true};
-    int32_t rc = mtmd_tokenize(h_->mtmd, chunks.ptr.get(), &text, ptrs.data(), ptrs.size());
-    if (rc != 0) {
-      SetError(rc == 1 ? "the number of images does not match the number of media markers" : "image preprocessing failed");
-      return;
-    }
-    for (size_t i = 0; i < chunks.size(); i++) {
-      const size_t n = mtmd_input_chunk_get_n_tokens(chunks[i]);
-      total_ += static_cast<int64_t>(n);
-      if (mtmd_input_chunk_get_type(chunks[i]) != MTMD_INPUT_CHUNK_TYPE_TEXT) image_ += static_cast<int64_t>(n);
+    try {
+      Prompt p = TokenizePrompt(*h_, prompt_, add_special_, true, images_);
+      total_ = p.n_tokens;
+      image_ = p.n_image_tokens;
+    } catch (const Error &e) {
+      code_ = e.code;
+      SetError(e.what());
     }
   }
   void OnOK() override {
@@ -465,15 +460,16 @@ class CountTokensWorker : public Napi::AsyncWorker {
     deferred_.Resolve(o);
   }
   void OnError(const Napi::Error &e) override {
-    deferred_.Reject(ToJsError(Env(), code::INVALID_ARGUMENT, e.Message()).Value());
+    deferred_.Reject(ToJsError(Env(), code_, e.Message()).Value());
   }
 
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<ModelHandle> h_;
   std::string prompt_;
-  std::vector<mtmd::bitmap> bitmaps_;
+  std::vector<PromptImage> images_;
   bool add_special_;
+  std::string code_ = code::INTERNAL;
   int64_t total_ = 0, image_ = 0;
 };
 
@@ -485,17 +481,10 @@ Napi::Value Model::CountTokens(const Napi::CallbackInfo &info) {
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) ThrowInvalid(env, "countTokens(prompt, images) expected");
   Napi::Array images = info[1].As<Napi::Array>();
   if (images.Length() > 0 && !h->mtmd) throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
-  std::vector<mtmd::bitmap> bitmaps;
-  for (uint32_t i = 0; i < images.Length(); i++) {
-    bitmaps.push_back(BitmapFromJs(env, images.Get(i)));
-    try {
-      h->CheckImageShape(bitmaps.back().nx(), bitmaps.back().ny());
-    } catch (const Error &e) {
-      throw ToJsError(env, e);
-    }
-  }
+  std::vector<PromptImage> prompt_images;
+  for (uint32_t i = 0; i < images.Length(); i++) prompt_images.push_back(ImageFromJs(env, *h, images.Get(i)));
   const bool add_special = info.Length() < 3 || info[2].ToBoolean();
-  auto *w = new CountTokensWorker(env, h, info[0].As<Napi::String>().Utf8Value(), std::move(bitmaps), add_special);
+  auto *w = new CountTokensWorker(env, h, info[0].As<Napi::String>().Utf8Value(), std::move(prompt_images), add_special);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -13,6 +13,8 @@
 #include "llama.h"
 #include "mtmd.h"
 
+struct clip_ctx;
+
 namespace smolvlm {
 
 /** What JS asked for; copied from JS values on the JS thread (no Napi:: on workers). */
@@ -61,16 +63,22 @@ struct ModelHandle {
   std::mutex encode_mu;
   std::atomic<const std::atomic<bool> *> encode_abort{nullptr};
   std::atomic<uint32_t> eval_nodes{0};
+  // The projector's vision context, when it is SmolVLM's (idefics3): per-image resolution settings
+  // change its preprocessing parameters for one tokenize call, under `preprocess_mu` (prompt.cc).
+  clip_ctx *clip = nullptr;
+  std::mutex preprocess_mu;
+  uint32_t default_longest_edge = 0;  // what images are scaled to when a request sets nothing
+  bool pixel_limits = false;          // imageMin/MaxTokens set at load: mtmd sizes images by pixel count
   ImageCache image_cache{0};
   std::vector<memory::DeviceBytes> projector_memory;
   ~ModelHandle();
   const llama_vocab *vocab() const { return llama_model_get_vocab(model); }
   /**
    * Throws ERR_IMAGE_INVALID for an image the projector's preprocessing cannot take: mtmd scales
-   * the longest side to `preproc_longest_edge`, and a short side that rounds to 0 pixels ends in
-   * an assert (process abort) inside llama.cpp.
+   * the longest side to `longest_edge` (0: the default), and a short side that rounds to 0 pixels
+   * ends in an assert (process abort) inside llama.cpp.
    */
-  void CheckImageShape(uint32_t width, uint32_t height) const;
+  void CheckImageShape(uint32_t width, uint32_t height, uint32_t longest_edge = 0) const;
 };
 
 class Model : public Napi::ObjectWrap<Model> {

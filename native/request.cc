@@ -168,24 +168,6 @@ void Emitter::Deliver(Napi::Env env, Napi::Function fn, Emitter *self) {
 
 // ---- Request ----
 
-mtmd::bitmap BitmapFromJs(Napi::Env env, Napi::Value value) {
-  if (!value.IsObject()) throw ToJsError(env, code::IMAGE_INVALID, "image must be an object { data, width, height }");
-  Napi::Object im = value.As<Napi::Object>();
-  if (!im.Get("data").IsTypedArray() || im.Get("data").As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw ToJsError(env, code::IMAGE_INVALID, "image data must be a Uint8Array of RGB pixels");
-  }
-  auto data = im.Get("data").As<Napi::Uint8Array>();
-  const uint32_t w = im.Get("width").ToNumber().Uint32Value(), h = im.Get("height").ToNumber().Uint32Value();
-  const uint64_t want = static_cast<uint64_t>(w) * h * 3;
-  if (w == 0 || h == 0 || want != data.ByteLength()) {
-    throw ToJsError(env, code::IMAGE_INVALID, "image buffer is " + std::to_string(data.ByteLength()) +
-                                                  " bytes, expected width*height*3 = " + std::to_string(want));
-  }
-  mtmd::bitmap bm(w, h, data.Data());
-  if (im.Has("id") && im.Get("id").IsString()) bm.set_id(im.Get("id").As<Napi::String>().Utf8Value().c_str());
-  return bm;
-}
-
 Request::~Request() {
   if (sampler) llama_sampler_free(sampler);
 }

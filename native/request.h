@@ -14,6 +14,7 @@
 #include "llama.h"
 #include "mtmd-helper.h"
 #include "mtmd.h"
+#include "prompt.h"
 
 namespace smolvlm {
 
@@ -105,18 +106,12 @@ using Clock = std::chrono::steady_clock;
 struct Request {
   uint64_t id = 0;
   RequestParams params;
-  std::vector<mtmd::bitmap> bitmaps;
+  std::vector<PromptImage> images;  // until Prepare tokenizes them
   std::atomic<bool> aborted{false};
   std::shared_ptr<Emitter> emitter;
 
-  // Engine-thread state. The prompt as segments: text tokens, or an image chunk owned by `chunks`.
-  struct Segment {
-    std::vector<llama_token> tokens;
-    const mtmd_input_chunk *media = nullptr;
-    std::string cache_key;  // image content hash + tile ordinal; empty: not cacheable
-  };
-  mtmd::input_chunks chunks{nullptr};
-  std::vector<Segment> segments;
+  // Engine-thread state: the tokenized prompt and how far it is evaluated.
+  Prompt prompt;
   size_t segment = 0;        // next segment to evaluate
   size_t offset = 0;         // tokens of the current text segment already decoded
   int32_t n_prompt = 0, n_image_tokens = 0, n_generated = 0;
@@ -132,12 +127,6 @@ struct Request {
 
   ~Request();
 };
-
-/**
- * [JS thread] An mtmd bitmap from { data: Uint8Array (RGB), width, height, id? }; copies the
- * pixels (JS may reuse its buffer). Throws ERR_IMAGE_INVALID on a size mismatch.
- */
-mtmd::bitmap BitmapFromJs(Napi::Env env, Napi::Value value);
 
 /** Builds the sampler chain for `p` (penalties, top-k, top-p, min-p, temperature, dist | greedy). */
 llama_sampler *MakeSampler(const llama_vocab *vocab, const SamplingParams &p);

@@ -90,6 +90,19 @@ test('--json is one parseable object with usage and timings', async () => {
   assert.ok(out.usage.imageTokens > 0 && out.timings.imageEncodeMs >= 0 && typeof out.text === 'string');
 });
 
+test('--longest-edge and --no-tiling trade detail for image tokens', async () => {
+  const run = async (...flags) => {
+    const r = await smolvlm(['describe', images.square, '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '2', '--json', '-q', ...flags]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).usage.imageTokens;
+  };
+  // tiny fixture: 128 px tiles of 4 tokens, longest edge 256 -> 2x2 tiles + overview
+  assert.deepEqual([await run(), await run('--longest-edge', '128'), await run('--no-tiling')], [20, 8, 4]);
+  const bad = await smolvlm(['describe', images.square, '--model', files.model, '--mmproj', files.mmproj, '--longest-edge', '64', '-q']);
+  assert.equal(bad.code, 2, 'out of range is a usage error');
+  assert.match(bad.stderr, /longestEdge must be an integer from 128/);
+});
+
 test('info prints the metadata and the memory estimate', async () => {
   const r = await smolvlm(['info', files.model, '--mmproj', files.mmproj, '--ctx', '2048']);
   assert.equal(r.code, 0, r.stderr);

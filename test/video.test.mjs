@@ -16,15 +16,20 @@ after(() => vlm?.dispose());
 const video = (v) => [{ role: 'user', content: [{ type: 'video', ...v }, { type: 'text', text: 'What happens?' }] }];
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
 
-test('a frame array becomes one image per frame, sampled down to maxFrames', async () => {
+test('a frame array becomes one untiled image per frame, sampled down to maxFrames', async () => {
   const frames = Array(6).fill(images.square);
-  const perImage = (await vlm.countTokens({ messages: [{ role: 'user', content: [{ type: 'image', image: images.square }, { type: 'text', text: 'x' }] }] })).image;
+  const perTile = vlm.info.vision.tokensPerTile;
+  const tiled = (await vlm.countTokens({ messages: [{ role: 'user', content: [{ type: 'image', image: images.square }, { type: 'text', text: 'x' }] }] })).image;
+  assert.ok(tiled > perTile);
   const all = await vlm.countTokens({ messages: video({ video: frames, fps: 2 }) });
   const some = await vlm.countTokens({ messages: video({ video: frames, maxFrames: 3 }) });
-  assert.equal(all.image, 6 * perImage);
-  assert.equal(some.image, 3 * perImage);
+  assert.equal(all.image, 6 * perTile, 'each frame is one tile (its overview), as SmolVLM2 encodes video');
+  assert.equal(some.image, 3 * perTile);
+  const asImages = await vlm.countTokens({ messages: video({ video: frames, fps: 2, tiling: true }) });
+  assert.equal(asImages.image, 6 * tiled, 'tiling: true cuts frames like images');
   const mixed = [images.square, images.landscape, images.portrait, images.square];
   const r = await vlm.generate({ messages: video({ video: mixed, fps: 2 }), maxTokens: 4 });
+  assert.equal(r.usage.imageTokens, 4 * perTile);
   assert.equal(r.usage.imageTokens, (await vlm.countTokens({ messages: video({ video: mixed, fps: 2 }) })).image);
 });
 
@@ -64,6 +69,5 @@ test('a video file is decoded by ffmpeg', { skip: hasFfmpeg ? false : 'ffmpeg is
   const made = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=duration=3:size=160x120:rate=10', '-pix_fmt', 'yuv420p', file]);
   assert.equal(made.status, 0, String(made.stderr));
   const r = await vlm.generate({ messages: video({ video: file, maxFrames: 4 }), maxTokens: 3 });
-  const one = await vlm.countTokens({ messages: [{ role: 'user', content: [{ type: 'image', image: images.landscape }, { type: 'text', text: 'x' }] }] });
-  assert.ok(r.usage.imageTokens > one.image);
+  assert.equal(r.usage.imageTokens, 4 * vlm.info.vision.tokensPerTile, 'four frames of one tile each');
 });
