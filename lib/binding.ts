@@ -14,6 +14,8 @@ export interface NativeLoadOptions {
   useMmap?: boolean;
   useMlock?: boolean;
   mmprojGpu?: boolean;
+  /** false: the CPU alone (no GPU compute buffers either). Default true. */
+  useGpu?: boolean;
   threads?: number;
   imageMinTokens?: number;
   imageMaxTokens?: number;
@@ -172,6 +174,8 @@ export interface NativeMemoryReport {
   devices: NativeDeviceMemory[];
   /** Projector weights + compute buffers per device (in `model`). */
   projector: NativeDeviceMemory[];
+  /** Repeating layers of the language model. */
+  layers?: number;
 }
 
 export interface NativeAddon {

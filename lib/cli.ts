@@ -21,6 +21,7 @@ interface CommonFlags {
   mmproj?: string;
   ctx?: string;
   gpu?: string;
+  gpuMemory?: string;
   threads?: string;
   temp?: string;
   maxTokens?: string;
@@ -78,7 +79,8 @@ function hubOptions(flags: CommonFlags, onProgress?: (p: DownloadProgress) => vo
 }
 
 function loadOptions(flags: CommonFlags): LoadModelOptions {
-  const gpu = flags.gpu === undefined ? undefined : flags.gpu === 'auto' ? 'auto' : flags.gpu === 'false' || flags.gpu === '0' || flags.gpu === 'off' ? false : flags.gpu === 'true' || flags.gpu === 'on' ? true : { layers: int('gpu', flags.gpu, -1)! };
+  if (flags.gpuMemory !== undefined && flags.gpu !== undefined && flags.gpu !== 'auto') throw new UsageError('--gpu-memory fits the layers itself: drop --gpu');
+  const gpu = flags.gpuMemory !== undefined ? { memory: parseBytes(flags.gpuMemory, '--gpu-memory') } : flags.gpu === undefined ? undefined : flags.gpu === 'auto' ? 'auto' : flags.gpu === 'false' || flags.gpu === '0' || flags.gpu === 'off' ? false : flags.gpu === 'true' || flags.gpu === 'on' ? true : { layers: int('gpu', flags.gpu, -1)! };
   return {
     model: flags.model ?? DEFAULT_MODEL,
     mmproj: flags.mmproj,
@@ -119,7 +121,8 @@ function withCommon(cmd: Command): Command {
     .option('-m, --model <name|repo[:quant]|path>', `model: a known name, a hub repo or a .gguf path (default ${DEFAULT_MODEL})`)
     .option('--mmproj <path>', 'projector .gguf (implied for known names and hub repos)')
     .option('--ctx <tokens>', 'context size (default 4096)')
-    .option('--gpu <auto|false|true|layers>', 'GPU offload (default auto)')
+    .option('--gpu <auto|false|true|layers>', 'GPU offload (default auto: the layers that fit, projector included)')
+    .option('--gpu-memory <size>', "fit the layers into this much memory per GPU, e.g. '2GB'")
     .option('--threads <n>', 'CPU threads (default: all cores)')
     .option('--temp <t>', 'temperature, 0 = greedy (default 0)')
     .option('--max-tokens <n>', 'tokens to generate at most (default 256)')
@@ -270,7 +273,7 @@ async function info(model: string | undefined, flags: CommonFlags & { json?: boo
     const out = {
       name: i.name, architecture: i.architecture, parameters: i.parameters, sizeBytes: i.sizeBytes, contextLength: i.contextLength,
       embeddingLength: i.embeddingLength, layers: i.layers, vocabSize: i.vocabSize, vision: i.vision ?? null,
-      memory: { contextSize: i.contextSize, ...estimate.totals },
+      memory: { contextSize: i.contextSize, gpuLayers: estimate.gpuLayers, projectorOnGpu: estimate.projectorOnGpu, ...estimate.totals },
     };
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -282,6 +285,7 @@ async function info(model: string | undefined, flags: CommonFlags & { json?: boo
       `architecture    ${i.architecture}, ${(i.parameters / 1e6).toFixed(0)}M parameters, ${i.layers} layers, ${mb(i.sizeBytes)}`,
       `context         trained ${i.contextLength}, this load ${i.contextSize}`,
       i.vision ? `vision          ${i.vision.projectorType}, ${i.vision.imageSize}px tiles of ${i.vision.tokensPerTile} tokens, images scaled to ${i.vision.longestEdge}px` : 'vision          none (no projector)',
+      `placement       ${estimate.gpuLayers ? `${estimate.gpuLayers} of ${i.layers + 1} layers on the GPU` : 'CPU'}, projector on the ${estimate.projectorOnGpu ? 'GPU' : 'CPU'}`,
       `memory          weights ${mb(estimate.totals.model)}, KV cache ${mb(estimate.totals.context)}, compute ${mb(estimate.totals.compute)}, projector ${mb(estimate.totals.projector)}: total ${mb(estimate.totals.all)}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,4 +1,5 @@
 export { estimateMemory, loadModel, SmolVLM } from './model.js';
+export type { LoadEstimate } from './model.js';
 export { parseBytes } from './memory.js';
 export type { DeviceMemory, MemoryEstimate, MemoryTotals, MemoryUsage } from './memory.js';
 export type {

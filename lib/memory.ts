@@ -25,6 +25,8 @@ export interface MemoryEstimate {
   devices: DeviceMemory[];
   projector: DeviceMemory[];
   totals: MemoryTotals;
+  /** Repeating layers of the language model (GPU offload counts these plus the output layer). */
+  layers?: number;
 }
 
 export interface MemoryUsage extends MemoryEstimate {
@@ -44,7 +46,7 @@ export function withTotals(r: NativeMemoryReport): MemoryEstimate {
     all: 0,
   };
   totals.all = totals.model + totals.context + totals.compute + totals.projector;
-  return { devices: r.devices, projector: r.projector, totals };
+  return { devices: r.devices, projector: r.projector, totals, ...(r.layers !== undefined ? { layers: r.layers } : {}) };
 }
 
 const UNITS: Record<string, number> = {

@@ -9,7 +9,8 @@ import type {
 } from './binding.js';
 import { native } from './binding.js';
 import { expandVideos, flattenMessages, type ChatMessage, type ImagePart } from './chat.js';
-import { AbortError, DisposedError, fromNative, InsufficientMemoryError, invalid, makeError, SmolVLMError } from './errors.js';
+import { AbortError, DisposedError, fromNative, invalid, makeError, SmolVLMError } from './errors.js';
+import { GPU_RESERVE, placement, planLoad, type GpuBudget } from './fit.js';
 import type { HubOptions } from './hub.js';
 import { parseBytes, withTotals, type MemoryEstimate, type MemoryUsage } from './memory.js';
 import { resolveModelFiles } from './registry.js';
@@ -40,8 +41,14 @@ export interface LoadModelOptions {
   ubatchSize?: number;
   /** CPU threads for decoding and image encoding. Default `os.availableParallelism()`. */
   threads?: number;
-  /** GPU offload: `'auto'` (all layers when a GPU is present), `false` (CPU only), `true` (all layers) or a layer count. Default `'auto'`. */
-  gpu?: 'auto' | boolean | { layers: number };
+  /**
+   * GPU offload. `'auto'` (default): as many layers as fit each GPU's free memory less 1 GiB,
+   * projector included (it moves to the CPU only if not even zero layers leave room for it);
+   * the CPU when there is no GPU. `{ memory: '2GB' }`: the same fit within that many bytes per
+   * GPU. `true`: all layers, unchecked. `false`: CPU only. `{ layers: n }`: n layers (-1 = all).
+   * `info.gpuLayers` tells what was chosen.
+   */
+  gpu?: 'auto' | boolean | { layers: number } | { memory: number | string };
   /** Keep the projector on the GPU when one is used. Default true. */
   projectorOnGpu?: boolean;
   /** Flash attention: `'auto'`, `true` or `false`. Default `'auto'` (llama.cpp's choice). */
@@ -146,6 +153,10 @@ export type ModelInfo = NativeModelInfo & {
   requestedContextSize?: number;
   parallel: number;
   cpuVariant: string;
+  /** Layers offloaded to the GPU (repeating layers + output layer; 0 without a GPU). */
+  gpuLayers: number;
+  /** Whether the projector runs on the GPU. */
+  projectorOnGpu: boolean;
 };
 
 /** A stream of chunks that is also a handle on the final result. */
@@ -203,10 +214,14 @@ function validateLoadOptions(options: LoadModelOptions, fn: string): void {
   }
   const gpu = options.gpu;
   if (gpu !== undefined && gpu !== 'auto' && typeof gpu !== 'boolean') {
-    if (typeof gpu !== 'object' || gpu === null) throw invalid("gpu must be 'auto', a boolean or { layers }");
-    checkInt('gpu.layers', gpu.layers, -1, 100_000);
-    if (gpu.layers === undefined) throw invalid('gpu.layers is required (-1 = all)');
+    if (typeof gpu !== 'object' || gpu === null) throw invalid("gpu must be 'auto', a boolean, { layers } or { memory }");
+    const layers = 'layers' in gpu ? gpu.layers : undefined;
+    const memory = 'memory' in gpu ? gpu.memory : undefined;
+    if ((layers === undefined) === (memory === undefined)) throw invalid('gpu needs one of layers (-1 = all) or memory (bytes per GPU)');
+    checkInt('gpu.layers', layers, -1, 100_000);
+    if (memory !== undefined) parseBytes(memory, 'gpu.memory');
   }
+  if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit);
   if (options.imageCache !== undefined && options.imageCache !== false) checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0);
   if (options.kvCacheType !== undefined && !(options.kvCacheType in KV_TYPES)) throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
   if (/^q/.test(options.kvCacheType ?? '') && options.flashAttention === false) {
@@ -226,14 +241,6 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   const started = performance.now();
   const addon = native();
   const { load, engine: engineOptions } = await prepareLoad(options, 'loadModel', addon, callSite);
-  if (options.memoryLimit !== undefined) {
-    const limit = parseBytes(options.memoryLimit);
-    try {
-      engineOptions.contextSize = await fitContext(addon, load, engineOptions, limit);
-    } catch (err) {
-      throw fromNative(err, callSite);
-    }
-  }
   const onProgress = options.onProgress;
   const task = addon.loadModel(
     load,
@@ -266,22 +273,38 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
     throw fromNative(err, callSite);
   }
   const requested = options.contextSize ?? 4096;
+  const layers = nativeModel.info().layers;
+  const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
   return new SmolVLM(nativeModel, engine, {
     cpuVariant: addon.backendInfo().cpuVariant,
     loadTimeMs: performance.now() - started,
     requestedContextSize: engineOptions.contextSize !== requested ? requested : undefined,
+    ...placement(load, layers, hasGpu),
   });
 }
 
 /**
  * What loadModel and estimateMemory share: validation, resolving the model reference (a hub
- * download when needed) and the mapping to native options.
+ * download when needed), the mapping to native options, and fitting them to `memoryLimit` and
+ * the GPUs (lib/fit.ts), so an estimate describes exactly what a load allocates.
  */
-async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeAddon, callSite: Error) {
+async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeAddon, callSite: Error): Promise<{ load: NativeLoadOptions; engine: NativeEngineOptions; estimate?: MemoryEstimate }> {
   try {
     validateLoadOptions(options, fn);
     const files = await resolveModelFiles(options.model, options.mmproj, { signal: options.signal, ...options.hub });
-    return nativeOptions({ ...options, ...files }, addon);
+    const { load, engine } = nativeOptions({ ...options, ...files }, addon);
+    const gpu = options.gpu ?? 'auto';
+    const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
+    const gpuFit: GpuBudget | undefined = !hasGpu
+      ? undefined
+      : gpu === 'auto'
+        ? { reserve: GPU_RESERVE }
+        : typeof gpu === 'object' && 'memory' in gpu
+          ? { memory: parseBytes(gpu.memory, 'gpu.memory'), reserve: 0 }
+          : undefined;
+    const memoryLimit = options.memoryLimit === undefined ? undefined : parseBytes(options.memoryLimit);
+    if (memoryLimit === undefined && !gpuFit) return { load, engine };
+    return await planLoad(addon, load, engine, { memoryLimit, gpu: gpuFit });
   } catch (err) {
     throw fromNative(err, callSite);
   }
@@ -291,7 +314,7 @@ async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeA
 function nativeOptions(options: LoadModelOptions, addon: NativeAddon): { load: NativeLoadOptions; engine: NativeEngineOptions } {
   const gpu = options.gpu ?? 'auto';
   const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
-  const gpuLayers = typeof gpu === 'object' ? gpu.layers : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
+  const gpuLayers = typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : -1) : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
   const threads = options.threads ?? availableParallelism();
   const flashAttn = options.flashAttention === undefined || options.flashAttention === 'auto' ? -1 : options.flashAttention ? 1 : 0;
   const kv = KV_TYPES[options.kvCacheType ?? 'f16'];
@@ -303,6 +326,7 @@ function nativeOptions(options: LoadModelOptions, addon: NativeAddon): { load: N
       useMmap: options.useMmap,
       useMlock: options.useMlock,
       mmprojGpu: options.projectorOnGpu ?? true,
+      useGpu: gpu !== false,
       threads,
       imageMinTokens: options.imageMinTokens,
       imageMaxTokens: options.imageMaxTokens,
@@ -323,57 +347,35 @@ function nativeOptions(options: LoadModelOptions, addon: NativeAddon): { load: N
   };
 }
 
-/** Smallest context worth loading under a memory limit. */
-const MIN_FIT_CONTEXT = 512;
-
-/**
- * The largest context (multiple of 256, at most the one asked for) whose dry-run estimate fits
- * `limit`. KV memory grows linearly with the context, so two dry runs give the slope and a third
- * confirms; nothing is allocated.
- */
-async function fitContext(addon: NativeAddon, load: NativeLoadOptions, engine: NativeEngineOptions, limit: number): Promise<number> {
-  const wanted = engine.contextSize ?? 4096;
-  const at = async (ctx: number) => withTotals(await addon.estimateMemory(load, { ...engine, contextSize: ctx }));
-  const full = await at(wanted);
-  if (full.totals.all <= limit) return wanted;
-  const low = Math.min(MIN_FIT_CONTEXT, wanted);
-  const small = await at(low);
-  const fail = (estimate: MemoryEstimate) => {
-    const err = new InsufficientMemoryError(
-      'ERR_INSUFFICIENT_MEMORY',
-      `the model needs ${fmt(estimate.totals.all)} with a context of ${low} tokens (weights ${fmt(estimate.totals.model)}, ` +
-        `KV cache ${fmt(estimate.totals.context)}, compute ${fmt(estimate.totals.compute)}, projector ${fmt(estimate.totals.projector)}); ` +
-        `memoryLimit is ${fmt(limit)}`,
-    );
-    err.estimate = estimate;
-    err.required = estimate.totals.all;
-    err.limit = limit;
-    return err;
-  };
-  if (small.totals.all > limit) throw fail(small);
-  const perToken = (full.totals.all - small.totals.all) / (wanted - low);
-  let ctx = Math.min(wanted, Math.floor((low + (limit - small.totals.all) / perToken) / 256) * 256);
-  while (ctx > low && (await at(ctx)).totals.all > limit) ctx -= 256;
-  return Math.max(ctx, low);
-}
-
-function fmt(bytes: number): string {
-  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
 /**
  * What loading `options` would take, per device: weights, KV cache, compute buffers, projector,
  * from llama.cpp's own allocation-free dry run, with each device's free and total memory.
  */
-export async function estimateMemory(options: LoadModelOptions): Promise<MemoryEstimate> {
+export async function estimateMemory(options: LoadModelOptions): Promise<LoadEstimate> {
   const callSite = new Error();
   const addon = native();
-  const { load, engine } = await prepareLoad(options, 'estimateMemory', addon, callSite);
+  const { load, engine, estimate } = await prepareLoad(options, 'estimateMemory', addon, callSite);
   try {
-    return withTotals(await addon.estimateMemory(load, engine));
+    const est = estimate ?? withTotals(await addon.estimateMemory(load, engine));
+    const layers = est.layers ?? 0;
+    const onGpu = est.devices.some((d) => d.type !== 'cpu');
+    return {
+      ...est,
+      contextSize: engine.contextSize ?? 4096,
+      ...placement(load, layers, onGpu),
+    };
   } catch (err) {
     throw fromNative(err, callSite);
   }
+}
+
+/** What `estimateMemory` reports: the breakdown and the settings it was computed for (after fitting). */
+export interface LoadEstimate extends MemoryEstimate {
+  /** The context loading would create (smaller than asked when `memoryLimit` requires it). */
+  contextSize: number;
+  /** Layers offloaded to the GPU (repeating layers + output layer; 0 without a GPU). */
+  gpuLayers: number;
+  projectorOnGpu: boolean;
 }
 
 /** A loaded SmolVLM model. Create with {@link loadModel}; release with {@link SmolVLM.dispose}. */
@@ -386,7 +388,7 @@ export class SmolVLM implements AsyncDisposable {
   #disposing?: Promise<void>;
 
   /** @internal use {@link loadModel} */
-  constructor(model: NativeModel, engine: NativeEngine, extra: { cpuVariant: string; loadTimeMs: number; requestedContextSize?: number }) {
+  constructor(model: NativeModel, engine: NativeEngine, extra: { cpuVariant: string; loadTimeMs: number; requestedContextSize?: number; gpuLayers: number; projectorOnGpu: boolean }) {
     this.#model = model;
     this.#engine = engine;
     const e = engine.info();
@@ -397,6 +399,8 @@ export class SmolVLM implements AsyncDisposable {
       parallel: e.parallel,
       cpuVariant: extra.cpuVariant,
       loadTimeMs: extra.loadTimeMs,
+      gpuLayers: extra.gpuLayers,
+      projectorOnGpu: extra.projectorOnGpu,
     });
   }
 

@@ -41,6 +41,7 @@ DeviceBytes Host() {
 
 Report Breakdown(const llama_context *ctx, const llama_model *model) {
   Report r;
+  r.layers = llama_model_n_layer(model);
   const int nd = llama_model_n_devices(model);
   for (int i = 0; i < nd; i++) r.devices.push_back(Describe(llama_model_get_device(model, i)));
   r.devices.push_back(Host());
@@ -91,6 +92,7 @@ Napi::Object ToJs(Napi::Env env, const Report &r) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("devices", ToJs(env, r.devices));
   o.Set("projector", ToJs(env, r.projector));
+  o.Set("layers", r.layers);
   return o;
 }
 

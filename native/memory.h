@@ -21,6 +21,7 @@ struct DeviceBytes {
 struct Report {
   std::vector<DeviceBytes> devices;    // the model's devices, then the host
   std::vector<DeviceBytes> projector;  // `model` holds weights + compute (mtmd reports them merged)
+  int32_t layers = 0;                  // repeating layers of the model (gpu layers count these + the output layer)
 };
 
 /** [any thread] Per-device buffers of a context (weights, KV, compute). */

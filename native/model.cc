@@ -236,6 +236,12 @@ void ValidateModelFiles(const LoadOptions &opt) {
 llama_model_params ModelParams(const LoadOptions &opt) {
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = opt.gpu_layers;
+  if (!opt.use_gpu) {
+    // No devices at all: with only n_gpu_layers = 0, llama.cpp still reserves compute buffers on
+    // the GPU to offload large matrix products.
+    static ggml_backend_dev_t no_devices[] = {nullptr};
+    mp.devices = no_devices;
+  }
   if (opt.use_mmap < 0 && !opt.use_mlock) {
     mp.load_mode = LLAMA_LOAD_MODE_AUTO;
   } else if (opt.use_mmap != 0) {
@@ -248,7 +254,7 @@ llama_model_params ModelParams(const LoadOptions &opt) {
 
 mtmd_context_params ProjectorParams(const LoadOptions &opt) {
   mtmd_context_params cp = mtmd_context_params_default();
-  cp.use_gpu = opt.mmproj_gpu;
+  cp.use_gpu = opt.mmproj_gpu && opt.use_gpu;
   cp.print_timings = false;
   cp.n_threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::thread::hardware_concurrency());
   cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt.flash_attn);
@@ -269,6 +275,7 @@ LoadOptions ReadLoadOptions(const Napi::Object &o) {
   opt.use_mmap = o.Has("useMmap") && o.Get("useMmap").IsBoolean() ? (flag("useMmap", true) ? 1 : 0) : -1;
   opt.use_mlock = flag("useMlock", false);
   opt.mmproj_gpu = flag("mmprojGpu", true);
+  opt.use_gpu = flag("useGpu", true);
   opt.threads = num("threads", 0);
   opt.image_min_tokens = num("imageMinTokens", -1);
   opt.image_max_tokens = num("imageMaxTokens", -1);

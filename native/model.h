@@ -25,6 +25,7 @@ struct LoadOptions {
   int use_mmap = -1;        // -1 auto (llama.cpp decides), 0 read, 1 mmap
   bool use_mlock = false;
   bool mmproj_gpu = true;
+  bool use_gpu = true;      // false: no GPU device at all (no compute buffers there either)
   int threads = 0;          // projector threads (0 = hardware concurrency)
   int image_min_tokens = -1;
   int image_max_tokens = -1;

@@ -41,6 +41,7 @@ test('the KV cache estimate follows context size and cache type', async () => {
 
 test('memoryLimit too small fails before allocating, with the numbers', async () => {
   const { model, mmproj } = await ensureFixture({ size: '256m' });
+  await estimateMemory({ model, mmproj, contextSize: 512 }); // backends initialised (a GPU backend's own RSS is not the model's)
   const before = process.memoryUsage.rss();
   const err = await loadModel({ model, mmproj, memoryLimit: '200MB' }).catch((e) => e);
   assert.ok(err instanceof InsufficientMemoryError, String(err));
