@@ -32,6 +32,54 @@ test('without a GPU, gpu options leave everything on the CPU', { skip: gpu ? 'th
   assert.equal(est.contextSize, 4096);
 });
 
+test('the layer search finds the largest count that fits (simulated GPU, any budget)', async () => {
+  const { planLoad, GPU_RESERVE } = await import('../dist/fit.js');
+  const MB = 1e6;
+  const LAYERS = 30;
+  let runs = 0;
+  // A GPU whose use is not quite linear in the layer count (the output layer is bigger, compute
+  // grows in steps), with a 200 MB projector and 100 MB of compute buffers that come with the device.
+  const fake = {
+    async estimateMemory(load) {
+      runs++;
+      const onGpu = load.useGpu !== false;
+      const n = !onGpu ? 0 : load.gpuLayers === -1 ? LAYERS + 1 : load.gpuLayers;
+      const weights = Math.min(n, LAYERS) * 10 * MB + (n > LAYERS ? 60 * MB : 0);
+      const compute = onGpu ? 100 * MB + Math.floor(n / 8) * 3 * MB : 0;
+      const gpu = { device: 'GPU0', type: 'gpu', model: weights, context: n * MB, compute, free: 2000 * MB, total: 2000 * MB };
+      const cpu = { device: 'CPU', type: 'cpu', model: 400 * MB - weights, context: (LAYERS + 1 - n) * MB, compute: 50 * MB, free: 1e12, total: 1e12 };
+      const projector = [{ ...(onGpu && load.mmprojGpu ? gpu : cpu), model: 200 * MB, context: 0, compute: 0 }];
+      return { devices: onGpu ? [gpu, cpu] : [cpu], projector, layers: LAYERS };
+    },
+  };
+  const gpuUse = async (load) => {
+    const r = await fake.estimateMemory(load);
+    const g = r.devices.find((d) => d.device === 'GPU0');
+    return g ? g.model + g.context + g.compute + r.projector.filter((p) => p.device === 'GPU0').reduce((a, p) => a + p.model, 0) : 0;
+  };
+  const load = { model: 'm', mmproj: 'p', gpuLayers: -1, mmprojGpu: true };
+  for (let budget = 50 * MB; budget <= 800 * MB; budget += 7 * MB) {
+    runs = 0;
+    const plan = await planLoad(fake, load, { contextSize: 2048 }, { gpu: { memory: budget, reserve: 0 } });
+    const limit = budget - 2 ** 20;
+    const chosen = plan.load.useGpu === false ? -2 : plan.load.gpuLayers === -1 ? LAYERS + 1 : plan.load.gpuLayers;
+    assert.ok(runs <= 12, `${runs} dry runs at ${budget / MB} MB`);
+    if (chosen === -2) {
+      assert.ok((await gpuUse({ ...load, gpuLayers: 0, mmprojGpu: false })) > limit, `CPU only at ${budget / MB} MB though no layer would fit`);
+      continue;
+    }
+    const here = { ...load, gpuLayers: chosen, mmprojGpu: plan.load.mmprojGpu };
+    assert.ok((await gpuUse(here)) <= limit, `fits at ${budget / MB} MB`);
+    if (chosen <= LAYERS) assert.ok((await gpuUse({ ...here, gpuLayers: chosen + 1 })) > limit, `largest at ${budget / MB} MB: ${chosen}`);
+    // the projector leaves the GPU only when it does not fit even with no layer
+    const projectorFits = (await gpuUse({ ...load, gpuLayers: 0 })) <= limit;
+    assert.equal(plan.load.mmprojGpu, projectorFits, `projector placement at ${budget / MB} MB`);
+  }
+  // 'auto': free memory less the reserve
+  const auto = await planLoad(fake, load, { contextSize: 2048 }, { gpu: { reserve: GPU_RESERVE } });
+  assert.ok((await gpuUse(auto.load)) <= 2000 * MB - GPU_RESERVE);
+});
+
 test('bad gpu options are typed errors', async () => {
   const files = await ensureFixture({ size: 'tiny' });
   for (const g of [{}, { layers: 1, memory: '1GB' }, { memory: 'lots' }, { memory: -5 }, { layers: 1.5 }, 'some']) {
