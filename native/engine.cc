@@ -414,7 +414,7 @@ void EngineCore::Step() {
 // Encodes the run of image chunks at the request's current segment and decodes their embeddings
 // into its sequence, exactly as llama-mtmd-cli does (mtmd_batch, then
 // mtmd_helper_decode_image_chunk). Tiles found in the model's image cache skip the encoder.
-bool EngineCore::EncodeMedia(Request &req) {
+void EngineCore::EncodeMedia(Request &req) {
   const llama_seq_id seq = static_cast<llama_seq_id>(std::find_if(slots_.begin(), slots_.end(), [&](auto &s) { return s.get() == &req; }) - slots_.begin());
   ImageCache &cache = model_->image_cache;
   std::vector<ImageCache::Embedding> cached;
@@ -432,7 +432,7 @@ bool EngineCore::EncodeMedia(Request &req) {
     }
     if (rc != 0) {
       Finish(req, "abort", code::INTERNAL, "cannot encode image chunk (mtmd_batch_add_chunk: " + std::to_string(rc) + ")");
-      return false;
+      return;
     }
     n_encode++;
   }
@@ -450,11 +450,11 @@ bool EngineCore::EncodeMedia(Request &req) {
     cache.CountEncodes(n_encode);
     if (req.aborted || stop_flag_) {
       if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image encoding");
-      return false;
+      return;
     }
     if (rc != 0) {
       Finish(req, "abort", code::IMAGE_INVALID, "image encoding failed: " + log::LastError());
-      return false;
+      return;
     }
   }
   const size_t n_embd = static_cast<size_t>(llama_model_n_embd_inp(model_->model));
@@ -473,16 +473,15 @@ bool EngineCore::EncodeMedia(Request &req) {
     sole_ = nullptr;
     if (req.aborted || stop_flag_) {
       if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image prefill");
-      return false;
+      return;
     }
     if (rc != 0) {
       Finish(req, "abort", code::INTERNAL, "decoding image embeddings failed (" + std::to_string(rc) + ")");
-      return false;
+      return;
     }
     req.n_past = new_n_past;
   }
   req.offset = 0;
-  return true;
 }
 
 void EngineCore::Sample(Request &req, int32_t index) {

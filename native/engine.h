@@ -59,7 +59,7 @@ class EngineCore {
   bool Admit(std::shared_ptr<Request> &req);
   void Prepare(Request &req);
   void Step();
-  bool EncodeMedia(Request &req);
+  void EncodeMedia(Request &req);  // on failure the request is finished with its error
   void Sample(Request &req, int32_t batch_index);
   void Finish(Request &req, const std::string &reason, const char *err_code = nullptr, const std::string &err_msg = "");
   std::vector<std::shared_ptr<Request>> Active() const;
