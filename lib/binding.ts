@@ -60,6 +60,8 @@ export interface NativeModelInfo {
     tokensPerTile: number;
     /** Images are scaled so their longest side is this (pixels) before tiling, unless a request says otherwise. */
     longestEdge: number;
+    /** Whether images take `longestEdge` and `tiling: false` (SmolVLM's idefics3 projector). */
+    resolutionControl: boolean;
     sizeBytes: number;
   };
 }

@@ -57,7 +57,10 @@ export function flattenMessages(messages: ChatMessage[], marker: string): FlatCo
 }
 
 /** Messages with every video part replaced by its frames and timestamps (see video.ts). */
-export async function expandVideos(messages: ChatMessage[]): Promise<{ messages: ChatMessage[]; cleanup: () => Promise<void> }> {
+export async function expandVideos(
+  messages: ChatMessage[],
+  options: { untiledFrames?: boolean } = {},
+): Promise<{ messages: ChatMessage[]; cleanup: () => Promise<void> }> {
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     await Promise.all(cleanups.map((c) => c()));
@@ -79,7 +82,7 @@ export async function expandVideos(messages: ChatMessage[]): Promise<{ messages:
           content.push(p);
           continue;
         }
-        const v = await expandVideo(p);
+        const v = await expandVideo(p, options);
         cleanups.push(v.cleanup);
         content.push(...v.parts);
       }

@@ -34,6 +34,11 @@ export interface Plan {
 
 type Estimator = (load: NativeLoadOptions, engine: NativeEngineOptions) => Promise<MemoryEstimate>;
 
+/** GPU-like devices: layers can be offloaded there (an `accel` device such as BLAS takes none). */
+export function isGpu(d: { type: string }): boolean {
+  return d.type === 'gpu' || d.type === 'igpu';
+}
+
 /** Where a load puts the model: GPU layers (repeating + output layer) and the projector. */
 export function placement(load: NativeLoadOptions, layers: number, gpuPresent: boolean): { gpuLayers: number; projectorOnGpu: boolean } {
   const gpu = gpuPresent && load.useGpu !== false;
@@ -54,7 +59,7 @@ function gpuLimit(d: DeviceMemory, budget: GpuBudget): number {
 }
 
 function fitsGpus(est: MemoryEstimate, budget: GpuBudget): boolean {
-  return est.devices.every((d) => d.type === 'cpu' || deviceUse(est, d.device) <= gpuLimit(d, budget));
+  return est.devices.every((d) => !isGpu(d) || deviceUse(est, d.device) <= gpuLimit(d, budget));
 }
 
 function fmt(bytes: number): string {
@@ -107,7 +112,7 @@ async function fitGpuLayers(at: Estimator, plan: Plan, budget: GpuBudget): Promi
     const load = { ...plan.load, gpuLayers, mmprojGpu };
     return { load, engine: plan.engine, estimate: await at(load, plan.engine) };
   };
-  let projector = plan.load.mmprojGpu ?? true;
+  let projector = !!plan.load.mmproj && (plan.load.mmprojGpu ?? true);
   let full = plan.load.gpuLayers === -1 ? plan : await with_(-1, projector);
   if (fitsGpus(full.estimate, budget)) return full;
   let zero = await with_(0, projector);
@@ -125,7 +130,7 @@ async function fitGpuLayers(at: Estimator, plan: Plan, budget: GpuBudget): Promi
   const n = (full.estimate.layers ?? 0) + 1; // repeating layers + the output layer
   let guess = n - 1;
   for (const d of full.estimate.devices) {
-    if (d.type === 'cpu') continue;
+    if (!isGpu(d)) continue;
     const z = deviceUse(zero.estimate, d.device);
     const perLayer = (deviceUse(full.estimate, d.device) - z) / n;
     if (perLayer > 0) guess = Math.min(guess, Math.floor((gpuLimit(d, budget) - z) / perLayer));
@@ -158,9 +163,9 @@ export async function planLoad(
   const at: Estimator = async (l, e) => withTotals(await addon.estimateMemory(l, e));
   let plan: Plan =
     fit.memoryLimit !== undefined ? await fitContext(at, load, engine, fit.memoryLimit) : { load, engine, estimate: await at(load, engine) };
-  if (fit.gpu && plan.estimate.devices.some((d) => d.type !== 'cpu')) {
+  if (fit.gpu && plan.estimate.devices.some(isGpu)) {
     plan = await fitGpuLayers(at, plan, fit.gpu);
-    if (fit.memoryLimit !== undefined && plan.estimate.totals.all > fit.memoryLimit) plan = await fitContext(at, plan.load, plan.engine, fit.memoryLimit);
+    if (fit.memoryLimit !== undefined && plan.estimate.totals.all > fit.memoryLimit - SLACK) plan = await fitContext(at, plan.load, plan.engine, fit.memoryLimit);
   }
   return plan;
 }

@@ -10,7 +10,7 @@ import type {
 import { native } from './binding.js';
 import { expandVideos, flattenMessages, type ChatMessage, type ImagePart } from './chat.js';
 import { AbortError, DisposedError, fromNative, invalid, makeError, SmolVLMError } from './errors.js';
-import { GPU_RESERVE, placement, planLoad, type GpuBudget } from './fit.js';
+import { GPU_RESERVE, isGpu, placement, planLoad, type GpuBudget } from './fit.js';
 import type { HubOptions } from './hub.js';
 import { parseBytes, withTotals, type MemoryEstimate, type MemoryUsage } from './memory.js';
 import { resolveModelFiles } from './registry.js';
@@ -274,7 +274,7 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   }
   const requested = options.contextSize ?? 4096;
   const layers = nativeModel.info().layers;
-  const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
+  const hasGpu = addon.backendInfo().devices.some(isGpu);
   return new SmolVLM(nativeModel, engine, {
     cpuVariant: addon.backendInfo().cpuVariant,
     loadTimeMs: performance.now() - started,
@@ -294,7 +294,7 @@ async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeA
     const files = await resolveModelFiles(options.model, options.mmproj, { signal: options.signal, ...options.hub });
     const { load, engine } = nativeOptions({ ...options, ...files }, addon);
     const gpu = options.gpu ?? 'auto';
-    const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
+    const hasGpu = addon.backendInfo().devices.some(isGpu);
     const gpuFit: GpuBudget | undefined = !hasGpu
       ? undefined
       : gpu === 'auto'
@@ -313,7 +313,7 @@ async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeA
 /** The native options for `options`: one mapping for loading, estimating and fitting. */
 function nativeOptions(options: LoadModelOptions, addon: NativeAddon): { load: NativeLoadOptions; engine: NativeEngineOptions } {
   const gpu = options.gpu ?? 'auto';
-  const hasGpu = addon.backendInfo().devices.some((d) => d.type !== 'cpu');
+  const hasGpu = addon.backendInfo().devices.some(isGpu);
   const gpuLayers = typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : -1) : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
   const threads = options.threads ?? availableParallelism();
   const flashAttn = options.flashAttention === undefined || options.flashAttention === 'auto' ? -1 : options.flashAttention ? 1 : 0;
@@ -358,7 +358,7 @@ export async function estimateMemory(options: LoadModelOptions): Promise<LoadEst
   try {
     const est = estimate ?? withTotals(await addon.estimateMemory(load, engine));
     const layers = est.layers ?? 0;
-    const onGpu = est.devices.some((d) => d.type !== 'cpu');
+    const onGpu = est.devices.some(isGpu);
     return {
       ...est,
       contextSize: engine.contextSize ?? 4096,
@@ -608,7 +608,7 @@ export class SmolVLM implements AsyncDisposable {
     let cleanup = async () => {};
     try {
       if ('messages' in request) {
-        const expanded = await expandVideos(request.messages);
+        const expanded = await expandVideos(request.messages, { untiledFrames: this.info.vision?.resolutionControl ?? false });
         cleanup = expanded.cleanup;
         const flat = flattenMessages(expanded.messages, this.info.mediaMarker);
         prompt = this.#model.applyTemplate(flat.messages, true);

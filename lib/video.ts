@@ -22,8 +22,9 @@ export interface VideoPart {
   /** Put each frame's time before it in the prompt. Default true (needs `fps` for a frame array). */
   timestamps?: boolean;
   /**
-   * Cut frames into tiles like images. Default false: each frame is one tile (its overview), as
-   * SmolVLM2 encodes video, so 50 frames of the 256M model take 50 x 64 tokens.
+   * Cut frames into tiles like images. Default false where the model allows it
+   * (`info.vision.resolutionControl`): each frame is one tile (its overview), as SmolVLM2 encodes
+   * video, so 50 frames of the 256M model take 50 x 64 tokens.
    */
   tiling?: boolean;
   /** With `tiling: true`, the longest side frames are scaled to (see {@link ImageResolution}). */
@@ -32,7 +33,7 @@ export interface VideoPart {
 
 export interface ExpandedVideo {
   /** Text and image parts, in order, to splice into the message. */
-  parts: ({ type: 'text'; text: string } | { type: 'image'; image: ImageInput; tiling: boolean; longestEdge?: number })[];
+  parts: ({ type: 'text'; text: string } | { type: 'image'; image: ImageInput; tiling?: boolean; longestEdge?: number })[];
   /** Removes temporary frame files. */
   cleanup(): Promise<void>;
 }
@@ -88,7 +89,14 @@ async function ffmpegFrames(path: string, maxFrames: number, fps: number | undef
 }
 
 /** Frames (uniformly sampled) with their timestamps, as parts SmolVLM2's prompts use. */
-export async function expandVideo(part: VideoPart, ffmpeg = process.env.SMOLVLM_FFMPEG ?? 'ffmpeg'): Promise<ExpandedVideo> {
+/**
+ * `untiledFrames`: the model can encode a frame as one tile (SmolVLM's projector); frames then
+ * default to `tiling: false`, else to the model's own resolution.
+ */
+export async function expandVideo(
+  part: VideoPart,
+  { untiledFrames = true, ffmpeg = process.env.SMOLVLM_FFMPEG ?? 'ffmpeg' }: { untiledFrames?: boolean; ffmpeg?: string } = {},
+): Promise<ExpandedVideo> {
   const maxFrames = part.maxFrames ?? 50;
   if (!Number.isInteger(maxFrames) || maxFrames < 1) throw invalid('video.maxFrames must be a positive integer');
   if (part.fps !== undefined && !(part.fps > 0)) throw invalid('video.fps must be positive');
@@ -108,13 +116,13 @@ export async function expandVideo(part: VideoPart, ffmpeg = process.env.SMOLVLM_
     throw invalid('video must be a file path or an array of frames');
   }
   const withTimes = (part.timestamps ?? true) && times !== undefined;
-  const tiling = part.tiling ?? false;
+  const tiling = part.tiling ?? (untiledFrames ? false : undefined);
   const parts: ExpandedVideo['parts'] = [];
   const duration = times && times.length ? Math.ceil(times[times.length - 1]) : undefined;
   parts.push({ type: 'text', text: `You are provided the following series of ${frames.length} frames${duration !== undefined ? ` from a ${hms(duration)} [H:MM:SS] video` : ''}.\n` });
   frames.forEach((image, i) => {
     if (withTimes) parts.push({ type: 'text', text: `\nFrame from ${clock(times![i])}:` });
-    parts.push({ type: 'image', image, tiling, ...(part.longestEdge !== undefined ? { longestEdge: part.longestEdge } : {}) });
+    parts.push({ type: 'image', image, ...(tiling !== undefined ? { tiling } : {}), ...(part.longestEdge !== undefined ? { longestEdge: part.longestEdge } : {}) });
   });
   parts.push({ type: 'text', text: '\n\n' });
   return { parts, cleanup: async () => { if (dir) await rm(dir, { recursive: true, force: true }); } };

@@ -381,6 +381,7 @@ Napi::Value Model::Info(const Napi::CallbackInfo &info) {
     v.Set("scaleFactor", m.scale_factor);
     v.Set("tokensPerTile", m.tokens_per_tile);
     v.Set("longestEdge", h->default_longest_edge ? h->default_longest_edge : m.preproc_longest_edge);
+    v.Set("resolutionControl", h->clip != nullptr);
     v.Set("sizeBytes", Napi::Number::New(env, static_cast<double>(m.mmproj_size_bytes)));
     o.Set("vision", v);
   }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,7 @@ struct ModelHandle {
   // The projector's vision context, when it is SmolVLM's (idefics3): per-image resolution settings
   // change its preprocessing parameters for one tokenize call, under `preprocess_mu` (prompt.cc).
   clip_ctx *clip = nullptr;
-  std::mutex preprocess_mu;
+  std::shared_mutex preprocess_mu;  // shared: default settings; exclusive: while they are changed
   uint32_t default_longest_edge = 0;  // what images are scaled to when a request sets nothing
   bool pixel_limits = false;          // imageMin/MaxTokens set at load: mtmd sizes images by pixel count
   ImageCache image_cache{0};

@@ -1,6 +1,8 @@
 #include "prompt.h"
 
 #include <algorithm>
+#include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "clip-model.h"
@@ -52,14 +54,17 @@ std::string Piece(const llama_vocab *vocab, llama_token t) {
   return n > 0 ? std::string(buf, n) : std::string();
 }
 
-/** What the settings change in the pixels mtmd encodes: part of the cache key. */
-std::string SettingsTag(const ModelHandle &m, const ImageSettings &s) {
-  if (s == ImageSettings{}) return "";
-  return "@" + std::to_string(s.tiling ? s.longest_edge : m.meta.image_size);
+/**
+ * Cache key of an image's chunks: its id (length-prefixed, so no id can end like another's tag)
+ * and what the settings change in the pixels mtmd encodes.
+ */
+std::string ImageKey(const ModelHandle &m, const std::string &id, const ImageSettings &s) {
+  const std::string edge = s == ImageSettings{} ? "default" : std::to_string(s.tiling ? s.longest_edge : m.meta.image_size);
+  return std::to_string(id.size()) + ":" + id + "@" + edge;
 }
 
 [[noreturn]] void LayoutError() {
-  throw Error(code::INTERNAL, "unexpected image token layout from the projector: tiling: false is not supported for this model");
+  throw Error(code::INVALID_ARGUMENT, "tiling: false is not supported for this model: its projector lays out image tokens differently");
 }
 
 /** Appends text tokens, merging with a preceding text segment. */
@@ -122,7 +127,11 @@ Prompt TokenizePrompt(ModelHandle &m, const std::string &text, bool add_special,
     int32_t rc;
     std::string why;
     {
-      std::lock_guard<std::mutex> lock(m.preprocess_mu);
+      // defaults only read the parameters: any number at once; a change excludes everyone else
+      std::shared_lock<std::shared_mutex> reading(m.preprocess_mu, std::defer_lock);
+      std::unique_lock<std::shared_mutex> changing(m.preprocess_mu, std::defer_lock);
+      if (settings == ImageSettings{}) reading.lock();
+      else changing.lock();
       PreprocessOverride override(m, settings);
       log::ClearLastError();
       rc = mtmd_tokenize(m.mtmd, chunks.get(), &input, bitmaps.data(), bitmaps.size());
@@ -135,7 +144,6 @@ Prompt TokenizePrompt(ModelHandle &m, const std::string &text, bool add_special,
     // and the tokens SmolVLM uses for an unsplit image:
     // <fake_token_around_image><global-img> overview <fake_token_around_image>.
     const bool overview_only = !settings.tiling;
-    const std::string tag = SettingsTag(m, settings);
     bool drop_newlines = false;
     int image_chunk = 0;
     std::vector<size_t> run_media;  // indices of this run's image segments
@@ -154,7 +162,7 @@ Prompt TokenizePrompt(ModelHandle &m, const std::string &text, bool add_special,
         continue;
       }
       const char *id = mtmd_input_chunk_get_id(chunk);
-      const std::string key = id && *id ? std::string(id) + tag : std::string();
+      const std::string key = id && *id ? ImageKey(m, id, settings) : std::string();
       const int ordinal = key.empty() ? 0 : ordinals[key]++;
       if (overview_only && image_chunk++ % 2 == 0) {
         // the tile: drop it with the <fake_token_around_image><row_1_col_1> before it and the
@@ -239,10 +247,18 @@ PromptImage ImageFromJs(Napi::Env env, const ModelHandle &m, Napi::Value value) 
 
   ImageSettings s;
   Napi::Value edge = im.Get("longestEdge"), tiling = im.Get("tiling");
+  auto unsupported = [&] {
+    return ToJsError(env, code::INVALID_ARGUMENT,
+                     m.meta.projector_type == "idefics3"
+                         ? "longestEdge and tiling: false are unavailable: this llama.cpp build's projector context is not the pinned layout"
+                         : "longestEdge and tiling: false need SmolVLM's projector (idefics3); this one is " +
+                               (m.meta.projector_type.empty() ? std::string("unknown") : m.meta.projector_type));
+  };
   if (!tiling.IsUndefined()) {
     if (!tiling.IsBoolean()) throw ToJsError(env, code::INVALID_ARGUMENT, "tiling must be a boolean");
     s.tiling = tiling.As<Napi::Boolean>().Value();
   }
+  if ((!s.tiling || !edge.IsUndefined()) && !m.clip) throw unsupported();
   if (!edge.IsUndefined()) {
     const uint32_t lo = m.meta.image_size, hi = std::max(m.default_longest_edge, m.meta.image_size);
     const double e = edge.IsNumber() ? edge.As<Napi::Number>().DoubleValue() : -1;
@@ -254,13 +270,6 @@ PromptImage ImageFromJs(Napi::Env env, const ModelHandle &m, Napi::Value value) 
   }
   if (!s.tiling) s.longest_edge = 0;  // one tile: the edge changes nothing
   if (s.longest_edge == m.default_longest_edge && !m.pixel_limits) s.longest_edge = 0;
-  if (!(s == ImageSettings{}) && !m.clip) {
-    throw ToJsError(env, code::INVALID_ARGUMENT,
-                    m.meta.projector_type == "idefics3"
-                        ? "longestEdge and tiling are unavailable: this llama.cpp build's projector context is not the pinned layout"
-                        : "longestEdge and tiling need SmolVLM's projector (idefics3); this one is " +
-                              (m.meta.projector_type.empty() ? std::string("unknown") : m.meta.projector_type));
-  }
   try {
     m.CheckImageShape(w, h, s.tiling ? s.longest_edge : m.meta.image_size);
   } catch (const Error &e) {

@@ -48,10 +48,12 @@ struct Prompt {
 void FindVisionContext(ModelHandle &model);
 
 /**
- * [blocking, any thread] Tokenizes `text` with one image per media marker. Images with default
- * settings go through a single mtmd_tokenize call, exactly as llama-mtmd-cli does; other settings
- * temporarily change the projector's preprocessing parameters (serialised per model).
- * Throws Error: ERR_INVALID_ARGUMENT (marker count), ERR_IMAGE_INVALID (preprocessing).
+ * [blocking, any thread] Tokenizes `text` with one image per media marker, one mtmd_tokenize call
+ * per run of consecutive images with equal settings: a prompt whose images all use the defaults is
+ * a single call, exactly as llama-mtmd-cli makes it. Other settings change the projector's
+ * preprocessing parameters for their call (exclusively; default calls share a lock).
+ * Throws Error: ERR_INVALID_ARGUMENT (marker count; tiling: false on a projector that lays tokens
+ * out otherwise), ERR_IMAGE_INVALID (preprocessing), ERR_NO_VISION (images without a projector).
  */
 Prompt TokenizePrompt(ModelHandle &model, const std::string &text, bool add_special, bool parse_special,
                       const std::vector<PromptImage> &images);

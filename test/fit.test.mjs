@@ -46,7 +46,7 @@ test('the layer search finds the largest count that fits (simulated GPU, any bud
       const n = !onGpu ? 0 : load.gpuLayers === -1 ? LAYERS + 1 : load.gpuLayers;
       const weights = Math.min(n, LAYERS) * 10 * MB + (n > LAYERS ? 60 * MB : 0);
       const compute = onGpu ? 100 * MB + Math.floor(n / 8) * 3 * MB : 0;
-      const gpu = { device: 'GPU0', type: 'gpu', model: weights, context: n * MB, compute, free: 2000 * MB, total: 2000 * MB };
+      const gpu = { device: 'GPU0', type: 'gpu', model: weights, context: n * MB, compute, free: 1500 * MB, total: 2000 * MB };
       const cpu = { device: 'CPU', type: 'cpu', model: 400 * MB - weights, context: (LAYERS + 1 - n) * MB, compute: 50 * MB, free: 1e12, total: 1e12 };
       const projector = [{ ...(onGpu && load.mmprojGpu ? gpu : cpu), model: 200 * MB, context: 0, compute: 0 }];
       return { devices: onGpu ? [gpu, cpu] : [cpu], projector, layers: LAYERS };
@@ -75,9 +75,15 @@ test('the layer search finds the largest count that fits (simulated GPU, any bud
     const projectorFits = (await gpuUse({ ...load, gpuLayers: 0 })) <= limit;
     assert.equal(plan.load.mmprojGpu, projectorFits, `projector placement at ${budget / MB} MB`);
   }
-  // 'auto': free memory less the reserve
+  // 'auto': free memory (1500 MB) less the reserve leaves 426 MB, less than all layers take
   const auto = await planLoad(fake, load, { contextSize: 2048 }, { gpu: { reserve: GPU_RESERVE } });
-  assert.ok((await gpuUse(auto.load)) <= 2000 * MB - GPU_RESERVE);
+  const autoLayers = auto.load.gpuLayers;
+  assert.ok(autoLayers > 0 && autoLayers <= LAYERS, `auto: ${autoLayers}`);
+  assert.ok((await gpuUse(auto.load)) <= 1500 * MB - GPU_RESERVE - 2 ** 20);
+  assert.ok((await gpuUse({ ...auto.load, gpuLayers: autoLayers + 1 })) > 1500 * MB - GPU_RESERVE - 2 ** 20);
+  // an accel device (BLAS) is not a GPU: nothing to fit
+  const accel = { async estimateMemory() { return { devices: [{ device: 'BLAS', type: 'accel', model: 0, context: 0, compute: 0, free: 0, total: 0 }], projector: [], layers: LAYERS }; } };
+  assert.equal((await planLoad(accel, load, { contextSize: 2048 }, { gpu: { reserve: GPU_RESERVE } })).load.gpuLayers, -1);
 });
 
 test('bad gpu options are typed errors', async () => {
@@ -114,10 +120,15 @@ test('gpu: { memory } offloads the most layers that fit, projector included', { 
   assert.equal(tight.projectorOnGpu, false);
   assert.ok(use(tight, gpu.name) <= small);
   // too little for the GPU's compute buffers: the CPU alone, nothing on the GPU
+  // (with no layer the GPU still holds compute buffers; without the GPU the model has no device there)
+  assert.ok(none.devices.find((d) => d.device === gpu.name).compute > 0);
   const nothing = await estimateMemory({ ...base, gpu: { memory: 1 } });
-  assert.deepEqual([nothing.projectorOnGpu, nothing.gpuLayers, use(nothing, gpu.name)], [false, 0, 0]);
+  assert.deepEqual([nothing.projectorOnGpu, nothing.gpuLayers], [false, 0]);
+  assert.equal(nothing.devices.find((d) => d.device === gpu.name), undefined, 'no buffer on the GPU');
+  assert.ok(nothing.projector.every((d) => d.type === 'cpu'));
   const off = await estimateMemory({ ...base, gpu: false });
-  assert.deepEqual([off.projectorOnGpu, off.gpuLayers, use(off, gpu.name)], [false, 0, 0], 'gpu: false leaves the GPU untouched');
+  assert.deepEqual([off.projectorOnGpu, off.gpuLayers], [false, 0]);
+  assert.equal(off.devices.find((d) => d.device === gpu.name), undefined, 'gpu: false leaves the GPU untouched');
 
   // plenty: everything
   assert.equal((await estimateMemory({ ...base, gpu: { memory: use(all, gpu.name) + 2 ** 21 } })).gpuLayers, n);

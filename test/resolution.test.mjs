@@ -114,6 +114,20 @@ test('the overview is cached with the pixels it encodes: one tile at the tile ed
   }
 });
 
+test('requests with different settings at the same time count as they do alone', async () => {
+  const variants = [{}, { tiling: false }, { longestEdge: info.imageSize }, { tiling: false }, {}];
+  const alone = [];
+  for (const v of variants) alone.push((await vlm.countTokens({ messages: ask([image(images.landscape, v), image(images.portrait)]) })).image);
+  const together = await Promise.all(
+    variants.flatMap((v) => [
+      vlm.countTokens({ messages: ask([image(images.landscape, v), image(images.portrait)]) }).then((c) => c.image),
+      vlm.generate({ messages: ask([image(images.landscape, v), image(images.portrait)]), maxTokens: 2 }).then((r) => r.usage.imageTokens),
+    ]),
+  );
+  assert.deepEqual(together, alone.flatMap((n) => [n, n]));
+  assert.deepEqual(alone, [8, 4, 5, 4, 8].map((tiles) => tiles * info.tokensPerTile));
+});
+
 test('the overview alone is not the tiled answer', async () => {
   const tiled = await vlm.generate({ messages: ask([image(images.landscape)]), maxTokens: 12, tokens: true });
   const overview = await vlm.generate({ messages: ask([image(images.landscape, { tiling: false })]), maxTokens: 12, tokens: true });

@@ -33,6 +33,16 @@ test('a frame array becomes one untiled image per frame, sampled down to maxFram
   assert.equal(r.usage.imageTokens, (await vlm.countTokens({ messages: video({ video: mixed, fps: 2 }) })).image);
 });
 
+test('frames keep the model\'s own resolution where it cannot take tiling: false', async () => {
+  const { expandVideo } = await import('../dist/video.js');
+  const frames = [images.square, images.square];
+  const smol = await expandVideo({ type: 'video', video: frames });
+  const other = await expandVideo({ type: 'video', video: frames }, { untiledFrames: false });
+  assert.deepEqual(smol.parts.filter((p) => p.type === 'image').map((p) => p.tiling), [false, false]);
+  assert.deepEqual(other.parts.filter((p) => p.type === 'image').map((p) => p.tiling), [undefined, undefined]);
+  assert.equal(vlm.info.vision.resolutionControl, true);
+});
+
 test('timestamps are in the prompt when the frame rate is known', async () => {
   const withTimes = await vlm.countTokens({ messages: video({ video: [images.square, images.square], fps: 1 }) });
   const without = await vlm.countTokens({ messages: video({ video: [images.square, images.square], fps: 1, timestamps: false }) });
