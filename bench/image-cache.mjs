@@ -1,20 +1,15 @@
 #!/usr/bin/env node
 // Time to first token of a second question about the same image (encoded-image cache) against
 // the first, on the 256M-shape model.  node bench/image-cache.mjs [--size 256m] [--threads N]
-import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { loadModel } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
-import { tempDir } from '../test/helpers.mjs';
+import { benchPhoto } from './photo.mjs';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '256m' }, threads: { type: 'string', default: String(availableParallelism()) } } });
 const files = await ensureFixture({ size: values.size });
-const image = join(tempDir(), 'photo.png');
-const w = 1024, h = 768, px = Buffer.alloc(w * h * 3);
-for (let i = 0; i < w * h; i++) px.set([(i % w) & 0xff, (i / w) & 0xff, (i * 7) & 0xff], i * 3);
-await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(image);
+const image = await benchPhoto();
 
 const vlm = await loadModel({ ...files, threads: Number(values.threads), contextSize: 4096 });
 const ask = (text) => vlm.generate({ messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text }] }], maxTokens: 8 });

@@ -2,20 +2,15 @@
 // Image tokens, encode time and time to first token of one 1024x768 image at the model's default
 // resolution, at longestEdge 1024 and with tiling off, on the 256M-shape model; ratios against
 // the default.  node bench/resolution.mjs [--size 256m] [--threads N]
-import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { loadModel } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
-import { tempDir } from '../test/helpers.mjs';
+import { benchPhoto } from './photo.mjs';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '256m' }, threads: { type: 'string', default: String(availableParallelism()) } } });
 const files = await ensureFixture({ size: values.size });
-const image = join(tempDir(), 'photo.png');
-const w = 1024, h = 768, px = Buffer.alloc(w * h * 3);
-for (let i = 0; i < w * h; i++) px.set([(i % w) & 0xff, (i / w) & 0xff, (i * 7) & 0xff], i * 3);
-await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(image);
+const image = await benchPhoto();
 
 // no image cache: every setting pays for its own encode
 const vlm = await loadModel({ ...files, threads: Number(values.threads), contextSize: 4096, imageCache: false });
