@@ -240,7 +240,7 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
   if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
   const started = performance.now();
   const addon = native();
-  const { load, engine: engineOptions } = await prepareLoad(options, 'loadModel', addon, callSite);
+  const { load, engine: engineOptions, gpuPresent } = await prepareLoad(options, 'loadModel', addon, callSite);
   const onProgress = options.onProgress;
   const task = addon.loadModel(
     load,
@@ -273,13 +273,11 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
     throw fromNative(err, callSite);
   }
   const requested = options.contextSize ?? 4096;
-  const layers = nativeModel.info().layers;
-  const hasGpu = addon.backendInfo().devices.some(isGpu);
   return new SmolVLM(nativeModel, engine, {
     cpuVariant: addon.backendInfo().cpuVariant,
     loadTimeMs: performance.now() - started,
     requestedContextSize: engineOptions.contextSize !== requested ? requested : undefined,
-    ...placement(load, layers, hasGpu),
+    ...placement(load, nativeModel.info().layers, gpuPresent),
   });
 }
 
@@ -288,14 +286,19 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
  * download when needed), the mapping to native options, and fitting them to `memoryLimit` and
  * the GPUs (lib/fit.ts), so an estimate describes exactly what a load allocates.
  */
-async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeAddon, callSite: Error): Promise<{ load: NativeLoadOptions; engine: NativeEngineOptions; estimate?: MemoryEstimate }> {
+async function prepareLoad(
+  options: LoadModelOptions,
+  fn: string,
+  addon: NativeAddon,
+  callSite: Error,
+): Promise<{ load: NativeLoadOptions; engine: NativeEngineOptions; estimate?: MemoryEstimate; gpuPresent: boolean }> {
   try {
     validateLoadOptions(options, fn);
     const files = await resolveModelFiles(options.model, options.mmproj, { signal: options.signal, ...options.hub });
-    const { load, engine } = nativeOptions({ ...options, ...files }, addon);
+    const gpuPresent = addon.backendInfo().devices.some(isGpu);
+    const { load, engine } = nativeOptions({ ...options, ...files }, gpuPresent);
     const gpu = options.gpu ?? 'auto';
-    const hasGpu = addon.backendInfo().devices.some(isGpu);
-    const gpuFit: GpuBudget | undefined = !hasGpu
+    const gpuFit: GpuBudget | undefined = !gpuPresent
       ? undefined
       : gpu === 'auto'
         ? { reserve: GPU_RESERVE }
@@ -303,18 +306,17 @@ async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeA
           ? { memory: parseBytes(gpu.memory, 'gpu.memory'), reserve: 0 }
           : undefined;
     const memoryLimit = options.memoryLimit === undefined ? undefined : parseBytes(options.memoryLimit);
-    if (memoryLimit === undefined && !gpuFit) return { load, engine };
-    return await planLoad(addon, load, engine, { memoryLimit, gpu: gpuFit });
+    if (memoryLimit === undefined && !gpuFit) return { load, engine, gpuPresent };
+    return { ...(await planLoad(addon, load, engine, { memoryLimit, gpu: gpuFit })), gpuPresent };
   } catch (err) {
     throw fromNative(err, callSite);
   }
 }
 
 /** The native options for `options`: one mapping for loading, estimating and fitting. */
-function nativeOptions(options: LoadModelOptions, addon: NativeAddon): { load: NativeLoadOptions; engine: NativeEngineOptions } {
+function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): { load: NativeLoadOptions; engine: NativeEngineOptions } {
   const gpu = options.gpu ?? 'auto';
-  const hasGpu = addon.backendInfo().devices.some(isGpu);
-  const gpuLayers = typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : -1) : gpu === true || (gpu === 'auto' && hasGpu) ? -1 : 0;
+  const gpuLayers = typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : -1) : gpu === true || (gpu === 'auto' && gpuPresent) ? -1 : 0;
   const threads = options.threads ?? availableParallelism();
   const flashAttn = options.flashAttention === undefined || options.flashAttention === 'auto' ? -1 : options.flashAttention ? 1 : 0;
   const kv = KV_TYPES[options.kvCacheType ?? 'f16'];
