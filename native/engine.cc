@@ -619,9 +619,6 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   req->stream = TextStream(rp.stop);
 
   Napi::Array images = info[1].As<Napi::Array>();
-  if (images.Length() > 0 && !core_->model()->mtmd) {
-    throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
-  }
   for (uint32_t i = 0; i < images.Length(); i++) req->images.push_back(ImageFromJs(env, *core_->model(), images.Get(i)));
   req->id = next_id_++;
   req->emitter = std::make_shared<Emitter>(env, info[2].As<Napi::Function>());

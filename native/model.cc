@@ -488,7 +488,6 @@ Napi::Value Model::CountTokens(const Napi::CallbackInfo &info) {
   auto h = Live(env);
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) ThrowInvalid(env, "countTokens(prompt, images) expected");
   Napi::Array images = info[1].As<Napi::Array>();
-  if (images.Length() > 0 && !h->mtmd) throw ToJsError(env, code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
   std::vector<PromptImage> prompt_images;
   for (uint32_t i = 0; i < images.Length(); i++) prompt_images.push_back(ImageFromJs(env, *h, images.Get(i)));
   const bool add_special = info.Length() < 3 || info[2].ToBoolean();

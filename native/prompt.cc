@@ -63,6 +63,8 @@ std::string ImageKey(const ModelHandle &m, const std::string &id, const ImageSet
   return std::to_string(id.size()) + ":" + id + "@" + edge;
 }
 
+const char *const kNoVision = "this model was loaded without a projector (mmproj): it cannot see images";
+
 [[noreturn]] void LayoutError() {
   throw Error(code::INVALID_ARGUMENT, "tiling: false is not supported for this model: its projector lays out image tokens differently");
 }
@@ -80,7 +82,7 @@ Prompt TokenizePrompt(ModelHandle &m, const std::string &text, bool add_special,
   Prompt out;
   const llama_vocab *vocab = m.vocab();
   if (!m.mtmd) {
-    if (!images.empty()) throw Error(code::NO_VISION, "this model was loaded without a projector (mmproj): it cannot see images");
+    if (!images.empty()) throw Error(code::NO_VISION, kNoVision);
     int32_t n = -llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, add_special, parse_special);
     std::vector<llama_token> tokens(std::max(n, 0));
     if (n > 0) llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), n, add_special, parse_special);
@@ -232,6 +234,7 @@ void FindVisionContext(ModelHandle &h) {
 }
 
 PromptImage ImageFromJs(Napi::Env env, const ModelHandle &m, Napi::Value value) {
+  if (!m.mtmd) throw ToJsError(env, code::NO_VISION, kNoVision);
   if (!value.IsObject()) throw ToJsError(env, code::IMAGE_INVALID, "image must be an object { data, width, height }");
   Napi::Object im = value.As<Napi::Object>();
   if (!im.Get("data").IsTypedArray() || im.Get("data").As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {

@@ -61,7 +61,7 @@ Prompt TokenizePrompt(ModelHandle &model, const std::string &text, bool add_spec
 /**
  * [JS thread] An image from { data: Uint8Array (RGB), width, height, id?, longestEdge?, tiling? };
  * copies the pixels (JS may reuse its buffer) and checks the shape against the model.
- * Throws ERR_IMAGE_INVALID / ERR_INVALID_ARGUMENT as JS errors.
+ * Throws ERR_NO_VISION / ERR_IMAGE_INVALID / ERR_INVALID_ARGUMENT as JS errors.
  */
 PromptImage ImageFromJs(Napi::Env env, const ModelHandle &model, Napi::Value value);
 
