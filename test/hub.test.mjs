@@ -11,10 +11,10 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { AbortError, DownloadError, InvalidArgumentError, ModelLoadError } from '../dist/errors.js';
-import { hubCacheDir, listCached, parseRepoRef, pullModel, removeCached } from '../dist/hub.js';
+import { hubCacheDir, listCached, parseRepoRef, pullModel, removeCached } from '../dist/hub/index.js';
 
 const execFileP = promisify(execFile);
-const hubUrl = new URL('../dist/hub.js', import.meta.url).href;
+const hubUrl = new URL('../dist/hub/index.js', import.meta.url).href;
 
 for (const k of ['HF_TOKEN', 'HF_HUB_OFFLINE', 'MODEL_ENDPOINT', 'HF_ENDPOINT', 'SMOLVLM_HUB_NO_SYMLINKS']) delete process.env[k];
 
