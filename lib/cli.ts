@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import type { ChatMessage, ContentPart } from './chat.js';
 import { SmolVLMError } from './errors.js';
-import { listCached, removeCached, type DownloadProgress, type HubOptions } from './hub.js';
+import { listCached, removeCached, type DownloadProgress, type HubOptions } from './hub/index.js';
 import { parseBytes } from './memory.js';
 import { estimateMemory, loadModel, type LoadModelOptions, type SmolVLM } from './model.js';
 import { DEFAULT_MODEL, findKnownModel, KNOWN_MODELS, resolveModelFiles } from './registry.js';

@@ -35,5 +35,5 @@ export { backendInfo, setLogLevel } from './system.js';
 export type { BackendInfo, ImageCacheStats } from './binding.js';
 export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
 export type { KnownModel } from './registry.js';
-export { pullModel, listCached, removeCached, hubCacheDir } from './hub.js';
-export type { HubOptions, DownloadProgress, ResolvedModel, CachedRepo } from './hub.js';
+export { pullModel, listCached, removeCached, hubCacheDir } from './hub/index.js';
+export type { HubOptions, DownloadProgress, ResolvedModel, CachedRepo } from './hub/index.js';

@@ -11,7 +11,7 @@ import { native } from './binding.js';
 import { expandVideos, flattenMessages, type ChatMessage, type ImagePart } from './chat.js';
 import { AbortError, DisposedError, fromNative, invalid, makeError, SmolVLMError } from './errors.js';
 import { GPU_RESERVE, isGpu, placement, planLoad, type GpuBudget } from './fit.js';
-import type { HubOptions } from './hub.js';
+import type { HubOptions } from './hub/index.js';
 import { parseBytes, withTotals, type MemoryEstimate, type MemoryUsage } from './memory.js';
 import { resolveModelFiles } from './registry.js';
 import { decodeImage, type ImageInput, type ImageOptions } from './images.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { invalid } from './errors.js';
-import { parseRepoRef, pullModel, type HubOptions } from './hub.js';
+import { parseRepoRef, pullModel, type HubOptions } from './hub/index.js';
 
 export interface KnownModel {
   /** The name to use in `loadModel({ model })` and the CLI. */

@@ -1,7 +1,8 @@
-// Fitting to GPU memory: gpu: 'auto' and gpu: { memory } pick the most layers that fit, the
-// projector counted, from llama.cpp's dry run. The GPU part needs a GPU build (CUDA, Vulkan,
-// Metal); here it runs on Mesa's lavapipe: SMOLVLM_BINARY=<vulkan build>/smolvlm.node
-// GGML_VK_VISIBLE_DEVICES=0 node --test test/fit.test.mjs
+// Fitting to GPU memory with the addon: gpu: 'auto' and gpu: { memory } pick the most layers that
+// fit, the projector counted, from llama.cpp's dry run (the search itself, on a fake dry run, is in
+// test/unit/fit.test.mjs). The GPU part needs a GPU build (CUDA, Vulkan, Metal); here it runs on
+// Mesa's lavapipe: SMOLVLM_BINARY=<vulkan build>/smolvlm.node GGML_VK_VISIBLE_DEVICES=0
+// node --test test/fit.test.mjs
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backendInfo, estimateMemory, loadModel } from '../dist/index.js';
@@ -30,60 +31,6 @@ test('without a GPU, gpu options leave everything on the CPU', { skip: gpu ? 'th
   assert.equal(est.projectorOnGpu, false);
   assert.equal(est.layers, layers);
   assert.equal(est.contextSize, 4096);
-});
-
-test('the layer search finds the largest count that fits (simulated GPU, any budget)', async () => {
-  const { planLoad, GPU_RESERVE } = await import('../dist/fit.js');
-  const MB = 1e6;
-  const LAYERS = 30;
-  let runs = 0;
-  // A GPU whose use is not quite linear in the layer count (the output layer is bigger, compute
-  // grows in steps), with a 200 MB projector and 100 MB of compute buffers that come with the device.
-  const fake = {
-    async estimateMemory(load) {
-      runs++;
-      const onGpu = load.useGpu !== false;
-      const n = !onGpu ? 0 : load.gpuLayers === -1 ? LAYERS + 1 : load.gpuLayers;
-      const weights = Math.min(n, LAYERS) * 10 * MB + (n > LAYERS ? 60 * MB : 0);
-      const compute = onGpu ? 100 * MB + Math.floor(n / 8) * 3 * MB : 0;
-      const gpu = { device: 'GPU0', type: 'gpu', model: weights, context: n * MB, compute, free: 1500 * MB, total: 2000 * MB };
-      const cpu = { device: 'CPU', type: 'cpu', model: 400 * MB - weights, context: (LAYERS + 1 - n) * MB, compute: 50 * MB, free: 1e12, total: 1e12 };
-      const projector = [{ ...(onGpu && load.mmprojGpu ? gpu : cpu), model: 200 * MB, context: 0, compute: 0 }];
-      return { devices: onGpu ? [gpu, cpu] : [cpu], projector, layers: LAYERS };
-    },
-  };
-  const gpuUse = async (load) => {
-    const r = await fake.estimateMemory(load);
-    const g = r.devices.find((d) => d.device === 'GPU0');
-    return g ? g.model + g.context + g.compute + r.projector.filter((p) => p.device === 'GPU0').reduce((a, p) => a + p.model, 0) : 0;
-  };
-  const load = { model: 'm', mmproj: 'p', gpuLayers: -1, mmprojGpu: true };
-  for (let budget = 50 * MB; budget <= 800 * MB; budget += 7 * MB) {
-    runs = 0;
-    const plan = await planLoad(fake, load, { contextSize: 2048 }, { gpu: { memory: budget, reserve: 0 } });
-    const limit = budget - 2 ** 20;
-    const chosen = plan.load.useGpu === false ? -2 : plan.load.gpuLayers === -1 ? LAYERS + 1 : plan.load.gpuLayers;
-    assert.ok(runs <= 12, `${runs} dry runs at ${budget / MB} MB`);
-    if (chosen === -2) {
-      assert.ok((await gpuUse({ ...load, gpuLayers: 0, mmprojGpu: false })) > limit, `CPU only at ${budget / MB} MB though no layer would fit`);
-      continue;
-    }
-    const here = { ...load, gpuLayers: chosen, mmprojGpu: plan.load.mmprojGpu };
-    assert.ok((await gpuUse(here)) <= limit, `fits at ${budget / MB} MB`);
-    if (chosen <= LAYERS) assert.ok((await gpuUse({ ...here, gpuLayers: chosen + 1 })) > limit, `largest at ${budget / MB} MB: ${chosen}`);
-    // the projector leaves the GPU only when it does not fit even with no layer
-    const projectorFits = (await gpuUse({ ...load, gpuLayers: 0 })) <= limit;
-    assert.equal(plan.load.mmprojGpu, projectorFits, `projector placement at ${budget / MB} MB`);
-  }
-  // 'auto': free memory (1500 MB) less the reserve leaves 426 MB, less than all layers take
-  const auto = await planLoad(fake, load, { contextSize: 2048 }, { gpu: { reserve: GPU_RESERVE } });
-  const autoLayers = auto.load.gpuLayers;
-  assert.ok(autoLayers > 0 && autoLayers <= LAYERS, `auto: ${autoLayers}`);
-  assert.ok((await gpuUse(auto.load)) <= 1500 * MB - GPU_RESERVE - 2 ** 20);
-  assert.ok((await gpuUse({ ...auto.load, gpuLayers: autoLayers + 1 })) > 1500 * MB - GPU_RESERVE - 2 ** 20);
-  // an accel device (BLAS) is not a GPU: nothing to fit
-  const accel = { async estimateMemory() { return { devices: [{ device: 'BLAS', type: 'accel', model: 0, context: 0, compute: 0, free: 0, total: 0 }], projector: [], layers: LAYERS }; } };
-  assert.equal((await planLoad(accel, load, { contextSize: 2048 }, { gpu: { reserve: GPU_RESERVE } })).load.gpuLayers, -1);
 });
 
 test('bad gpu options are typed errors', async () => {
