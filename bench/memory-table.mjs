@@ -99,7 +99,7 @@ async function estimate(files, options) {
 
 /**
  * The context `memoryLimit` settles on when the model's whole trained context is asked for:
- * the same search as fitContext() in lib/model.ts (largest multiple of 256 whose dry run
+ * the same search as fitContext() in lib/fit.ts (largest multiple of 256 whose dry run
  * fits, at least 512), run here through the public estimateMemory.
  */
 async function fitContext(files, wanted, limit) {

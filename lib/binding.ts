@@ -1,124 +1,96 @@
 /**
- * The only file that loads the native addon, and the types of its boundary. Everything here is
- * internal: the public API lives in model.ts.
+ * The only file that loads the native addon, and the types of its boundary (the `Native*`
+ * shapes, built on lib/types.ts where they are the same). Internal: index.ts re-exports none of
+ * it. Per the boundary contract every field of an object JS passes is required (JS sends every
+ * value, lib/options.ts maps them; native keeps no defaults), sentinels included.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeLoadError } from './errors.js';
+import type {
+  BackendInfo, DeviceMemory, FinishReason, GenerationTimings, ImageCacheStats, LogLevel, ModelInfo, TokenUsage,
+} from './types.js';
 
 export interface NativeLoadOptions {
   model: string;
-  mmproj?: string;
-  gpuLayers?: number;
-  useMmap?: boolean;
-  useMlock?: boolean;
-  mmprojGpu?: boolean;
-  /** false: the CPU alone (no GPU compute buffers either). Default true. */
-  useGpu?: boolean;
-  threads?: number;
-  imageMinTokens?: number;
-  imageMaxTokens?: number;
-  flashAttn?: number;
-  warmup?: boolean;
-  imageCacheBytes?: number;
-}
-
-export interface ImageCacheStats {
-  /** Tiles served from the cache. */
-  hits: number;
-  /** Tiles looked up and not found (then encoded). */
-  misses: number;
-  evictions: number;
-  /** Tiles the vision encoder has encoded. */
-  encodes: number;
-  bytes: number;
-  entries: number;
-  maxBytes: number;
-}
-
-export interface NativeModelInfo {
-  architecture: string;
-  name: string;
-  description: string;
-  chatTemplate: string;
-  parameters: number;
-  sizeBytes: number;
-  contextLength: number;
-  embeddingLength: number;
-  layers: number;
-  vocabSize: number;
-  bosToken: number;
-  eosToken: number;
-  mediaMarker: string;
-  hasVision: boolean;
-  vision?: {
-    projectorType: string;
-    imageSize: number;
-    patchSize: number;
-    scaleFactor: number;
-    tokensPerTile: number;
-    /** Images are scaled so their longest side is this (pixels) before tiling, unless a request says otherwise. */
-    longestEdge: number;
-    /** Whether images take `longestEdge` and `tiling: false` (SmolVLM's idefics3 projector). */
-    resolutionControl: boolean;
-    sizeBytes: number;
-  };
+  /** '' = text only. */
+  mmproj: string;
+  /** -1 = all. */
+  gpuLayers: number;
+  useMmap: boolean;
+  useMlock: boolean;
+  mmprojGpu: boolean;
+  /** false: the CPU alone (no GPU compute buffers either). */
+  useGpu: boolean;
+  /** >= 1. */
+  threads: number;
+  /** -1 = the projector's own. */
+  imageMinTokens: number;
+  /** -1 = the projector's own. */
+  imageMaxTokens: number;
+  /** -1 auto, 0 off, 1 on. */
+  flashAttn: number;
+  warmup: boolean;
+  /** >= 0; 0 disables the cache. */
+  imageCacheBytes: number;
 }
 
 export interface NativeEngineOptions {
-  contextSize?: number;
-  batchSize?: number;
-  ubatchSize?: number;
-  parallel?: number;
-  threads?: number;
-  threadsBatch?: number;
-  flashAttn?: number;
-  typeK?: number;
-  typeV?: number;
+  contextSize: number;
+  batchSize: number;
+  ubatchSize: number;
+  parallel: number;
+  threads: number;
+  threadsBatch: number;
+  /** -1 auto, 0 off, 1 on. */
+  flashAttn: number;
+  /** ggml type ids. */
+  typeK: number;
+  typeV: number;
 }
 
 export interface NativeGenerateParams {
   prompt: string;
-  addSpecial?: boolean;
-  parseSpecial?: boolean;
-  maxTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  repeatLastN?: number;
-  seed?: number;
-  ignoreEos?: boolean;
-  stop?: string[];
-  tokens?: boolean;
-  logprobs?: boolean;
+  addSpecial: boolean;
+  parseSpecial: boolean;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  /** Already resolved: never -1. */
+  repeatLastN: number;
+  /** uint32. */
+  seed: number;
+  ignoreEos: boolean;
+  tokens: boolean;
+  logprobs: boolean;
+  /** Possibly empty. */
+  stop: string[];
 }
 
 export interface NativeImage {
+  /** RGB8 pixels, width * height * 3 bytes. */
   data: Uint8Array;
   width: number;
   height: number;
-  id?: string;
-  /** Scale the longest side to this before tiling (native checks the range). */
-  longestEdge?: number;
+  /** Content id for the encoded-image cache; '' = none. */
+  id: string;
+  /** Scale the longest side to this before tiling; 0 = the projector's default (native checks the range). */
+  longestEdge: number;
   /** false: the overview only, no tiles. */
-  tiling?: boolean;
+  tiling: boolean;
 }
 
+/** What the model reports about itself: ModelInfo less what the load and the engine add. */
+export type NativeModelInfo = Omit<ModelInfo, 'contextSize' | 'loadTimeMs' | 'requestedContextSize' | 'parallel' | 'cpuVariant' | 'gpuLayers' | 'projectorOnGpu'>;
+
 export interface NativeDone {
-  finishReason: 'stop' | 'length' | 'abort';
-  usage: { promptTokens: number; imageTokens: number; completionTokens: number; totalTokens: number };
-  timings: {
-    imageEncodeMs: number;
-    promptEvalMs: number;
-    promptTokensPerSecond: number;
-    generationMs: number;
-    tokensPerSecond: number;
-    timeToFirstTokenMs: number;
-    totalMs: number;
-  };
+  finishReason: FinishReason;
+  usage: TokenUsage;
+  timings: GenerationTimings;
 }
 
 export interface NativeEvent {
@@ -127,6 +99,16 @@ export interface NativeEvent {
   logprobs?: Float32Array;
   error?: { code: string; message: string };
   done?: NativeDone;
+}
+
+export type NativeDeviceMemory = DeviceMemory;
+
+export interface NativeMemoryReport {
+  devices: NativeDeviceMemory[];
+  /** Projector weights + compute buffers per device (in `model`). */
+  projector: NativeDeviceMemory[];
+  /** Repeating layers of the language model. */
+  layers?: number;
 }
 
 export interface NativeEngine {
@@ -149,42 +131,11 @@ export interface NativeModel {
   dispose(): Promise<void>;
 }
 
-export interface BackendInfo {
-  dir: string;
-  cpuVariant: string;
-  skipped: string[];
-  loaded: string[];
-  devices: { name: string; description: string; type: 'cpu' | 'gpu' | 'igpu' | 'accel'; memoryFree: number; memoryTotal: number }[];
-  system: string;
-}
-
-export interface NativeDeviceMemory {
-  device: string;
-  type: 'cpu' | 'gpu' | 'igpu' | 'accel';
-  /** Weights. */
-  model: number;
-  /** KV cache. */
-  context: number;
-  /** Compute buffers. */
-  compute: number;
-  /** The device's free and total memory now. */
-  free: number;
-  total: number;
-}
-
-export interface NativeMemoryReport {
-  devices: NativeDeviceMemory[];
-  /** Projector weights + compute buffers per device (in `model`). */
-  projector: NativeDeviceMemory[];
-  /** Repeating layers of the language model. */
-  layers?: number;
-}
-
 export interface NativeAddon {
   estimateMemory(load: NativeLoadOptions, engine: NativeEngineOptions): Promise<NativeMemoryReport>;
   loadModel(options: NativeLoadOptions, onProgress?: (p: number) => void): { promise: Promise<NativeModel>; abort(): void };
   backendInfo(): BackendInfo;
-  setLogLevel(level: 'debug' | 'info' | 'warn' | 'error' | 'none'): void;
+  setLogLevel(level: LogLevel): void;
   shutdown(): void;
   mediaMarker: string;
 }

@@ -1,7 +1,9 @@
 /**
  * Typed errors. Every error this library throws or rejects with is a {@link SmolVLMError} with a
- * stable `code`; subclasses group the codes a caller typically handles differently.
+ * stable `code`; subclasses group the codes a caller typically handles differently. Above
+ * types.ts only: every other file of the library may import this one.
  */
+import type { GenerateResult, MemoryEstimate } from './types.js';
 
 /** Stable error codes. */
 export type ErrorCode =
@@ -44,7 +46,7 @@ export class ContextFullError extends SmolVLMError {}
 /** The operation was aborted through its AbortSignal. `result` holds what was generated so far. */
 export class AbortError extends SmolVLMError {
   /** For a generation: what was generated before the abort (`finishReason: 'abort'`). */
-  result?: import('./model.js').GenerateResult;
+  result?: GenerateResult;
 }
 /** The model (or engine) was disposed. */
 export class DisposedError extends SmolVLMError {}
@@ -54,7 +56,7 @@ export class InvalidArgumentError extends SmolVLMError {}
 export class ImageError extends SmolVLMError {}
 /** The model does not fit `memoryLimit`; `estimate` holds the numbers, found before allocating. */
 export class InsufficientMemoryError extends SmolVLMError {
-  estimate?: import('./memory.js').MemoryEstimate;
+  estimate?: MemoryEstimate;
   /** The memory the smallest usable configuration needs. */
   required?: number;
   limit?: number;
@@ -115,6 +117,12 @@ export function fromNative(err: unknown, callSite?: Error): SmolVLMError {
   return out;
 }
 
+/** The error for a bad argument (`ERR_INVALID_ARGUMENT`). */
 export function invalid(message: string): InvalidArgumentError {
   return new InvalidArgumentError('ERR_INVALID_ARGUMENT', message);
+}
+
+/** The error for an operation its AbortSignal stopped (`ERR_ABORTED`). */
+export function abortError(message: string): AbortError {
+  return new AbortError('ERR_ABORTED', message);
 }

@@ -5,7 +5,8 @@
  */
 import type { NativeAddon, NativeEngineOptions, NativeLoadOptions } from './binding.js';
 import { InsufficientMemoryError } from './errors.js';
-import { withTotals, type DeviceMemory, type MemoryEstimate } from './memory.js';
+import { withTotals } from './memory.js';
+import type { DeviceMemory, MemoryEstimate } from './types.js';
 
 /** Smallest context worth loading under a memory limit. */
 export const MIN_FIT_CONTEXT = 512;
@@ -72,7 +73,7 @@ function fmt(bytes: number): string {
  */
 async function fitContext(at: Estimator, load: NativeLoadOptions, engine: NativeEngineOptions, memoryLimit: number): Promise<Plan> {
   const limit = memoryLimit - SLACK;
-  const wanted = engine.contextSize ?? 4096;
+  const wanted = engine.contextSize;
   const with_ = async (ctx: number): Promise<Plan> => {
     const e = { ...engine, contextSize: ctx };
     return { load, engine: e, estimate: await at(load, e) };

@@ -1,7 +1,7 @@
-export { estimateMemory, loadModel, SmolVLM } from './model.js';
-export type { LoadEstimate } from './model.js';
+/** The package's public API: functions and classes from their modules, data types from types.ts. */
+export { estimateMemory, loadModel } from './load.js';
+export { SmolVLM } from './model.js';
 export { parseBytes } from './memory.js';
-export type { DeviceMemory, MemoryEstimate, MemoryTotals, MemoryUsage } from './memory.js';
 export type {
   LoadModelOptions,
   SamplingOptions,
@@ -13,10 +13,27 @@ export type {
   GenerationStream,
   ModelInfo,
   KvCacheType,
-} from './model.js';
-export type { ChatMessage, ContentPart, TextPart, ImagePart } from './chat.js';
-export type { VideoPart } from './video.js';
-export type { ImageInput, RawImage, ImageOptions } from './images.js';
+  LoadEstimate,
+  DeviceMemory,
+  MemoryEstimate,
+  MemoryTotals,
+  MemoryUsage,
+  ChatMessage,
+  ContentPart,
+  TextPart,
+  ImagePart,
+  VideoPart,
+  ImageInput,
+  RawImage,
+  ImageOptions,
+  BackendInfo,
+  ImageCacheStats,
+  KnownModel,
+  HubOptions,
+  DownloadProgress,
+  ResolvedModel,
+  CachedRepo,
+} from './types.js';
 export {
   SmolVLMError,
   ModelLoadError,
@@ -32,8 +49,5 @@ export {
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { backendInfo, setLogLevel } from './system.js';
-export type { BackendInfo, ImageCacheStats } from './binding.js';
 export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
-export type { KnownModel } from './registry.js';
 export { pullModel, listCached, removeCached, hubCacheDir } from './hub/index.js';
-export type { HubOptions, DownloadProgress, ResolvedModel, CachedRepo } from './hub/index.js';

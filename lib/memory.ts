@@ -1,41 +1,12 @@
 /**
- * Memory: estimate before loading (llama.cpp's allocation-free dry run), the live breakdown,
- * and fitting a context to a budget.
+ * Memory figures: totals of a native memory report (an estimate from llama.cpp's allocation-free
+ * dry run, or the live breakdown), and byte sizes ('1.5GB'). Fitting a load to a budget is fit.ts.
  */
-import type { NativeDeviceMemory, NativeMemoryReport } from './binding.js';
+import type { NativeMemoryReport } from './binding.js';
 import { invalid } from './errors.js';
+import type { DeviceMemory, MemoryEstimate } from './types.js';
 
-export type DeviceMemory = NativeDeviceMemory;
-
-export interface MemoryTotals {
-  /** Weights of the language model. */
-  model: number;
-  /** KV cache. */
-  context: number;
-  /** Compute buffers of the language model. */
-  compute: number;
-  /** Projector weights and compute buffers. */
-  projector: number;
-  /** Everything above. */
-  all: number;
-}
-
-export interface MemoryEstimate {
-  /** Per device: the model's devices, then the host ("CPU"). */
-  devices: DeviceMemory[];
-  projector: DeviceMemory[];
-  totals: MemoryTotals;
-  /** Repeating layers of the language model (GPU offload counts these plus the output layer). */
-  layers?: number;
-}
-
-export interface MemoryUsage extends MemoryEstimate {
-  /** Bytes held by the encoded-image cache. */
-  imageCache: number;
-  /** Resident set size of the process. */
-  rss: number;
-}
-
+/** A native memory report with its totals. */
 export function withTotals(r: NativeMemoryReport): MemoryEstimate {
   const sum = (f: (d: DeviceMemory) => number, list = r.devices) => list.reduce((a, d) => a + f(d), 0);
   const totals = {

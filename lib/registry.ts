@@ -4,20 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { invalid } from './errors.js';
-import { parseRepoRef, pullModel, type HubOptions } from './hub/index.js';
-
-export interface KnownModel {
-  /** The name to use in `loadModel({ model })` and the CLI. */
-  name: string;
-  /** Hugging Face repository holding the GGUF model and its projector. */
-  repo: string;
-  /** Quantization used when none is asked for. */
-  quant: string;
-  /** Quantizations published for it (`smolvlm pull` lists the hub's actual files). */
-  quants: string[];
-  parameters: string;
-  description: string;
-}
+import { parseRepoRef, pullModel } from './hub/index.js';
+import type { HubOptions, KnownModel } from './types.js';
 
 /** The SmolVLM family as llama.cpp supports it (ggml-org's GGUF conversions). */
 export const KNOWN_MODELS: readonly KnownModel[] = Object.freeze([

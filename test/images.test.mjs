@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { ImageError } from '../dist/index.js';
-import { decodeImage } from '../dist/images.js';
+import { decodeImage } from '../dist/input/images.js';
 import { ensureTestImages, loadTiny, tempDir, userMessage } from './helpers.mjs';
 
 let images, dir, vlm, server, base;

@@ -34,7 +34,7 @@ test('a frame array becomes one untiled image per frame, sampled down to maxFram
 });
 
 test('frames keep the model\'s own resolution where it cannot take tiling: false', async () => {
-  const { expandVideo } = await import('../dist/video.js');
+  const { expandVideo } = await import('../dist/input/video.js');
   const frames = [images.square, images.square];
   const smol = await expandVideo({ type: 'video', video: frames });
   const other = await expandVideo({ type: 'video', video: frames }, { untiledFrames: false });

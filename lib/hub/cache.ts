@@ -5,7 +5,7 @@ import { invalid } from '../errors.js';
 import { cacheRoot } from './context.js';
 import { folderRepo, isValidRepo } from './refs.js';
 import { cachedSnapshot, repoDir } from './snapshot.js';
-import type { CachedRepo, HubOptions } from './types.js';
+import type { CachedRepo, HubOptions } from '../types.js';
 
 /** Bytes under `dir` in regular files, each inode counted once. */
 async function diskUsage(dir: string, seen: Set<string>): Promise<number> {

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { invalid } from '../errors.js';
-import type { DownloadProgress, HubOptions } from './types.js';
+import type { DownloadProgress, HubOptions } from '../types.js';
 
 /** The only hub host name in this library. */
 const DEFAULT_ENDPOINT = 'https://huggingface.co';

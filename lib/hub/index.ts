@@ -13,4 +13,4 @@ export { parseRepoRef } from './refs.js';
 export { hubCacheDir } from './context.js';
 export { pullModel } from './pull.js';
 export { listCached, removeCached } from './cache.js';
-export type { CachedRepo, DownloadProgress, HubFile, HubOptions, ResolvedModel } from './types.js';
+export type { CachedRepo, DownloadProgress, HubFile, HubOptions, ResolvedModel } from '../types.js';

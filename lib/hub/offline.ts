@@ -7,7 +7,7 @@ import type { Ctx } from './context.js';
 import { Progress } from './progress.js';
 import { describeWanted, selectedFiles, selectFiles } from './select.js';
 import { cachedSnapshot, hubFile } from './snapshot.js';
-import type { ResolvedModel } from './types.js';
+import type { ResolvedModel } from '../types.js';
 
 function offlineError(ctx: Ctx, repo: string, quant: string | undefined, needed: string, why: string): DownloadError {
   const ref = quant ? `${repo}:${quant}` : repo;

@@ -1,5 +1,5 @@
 /** Progress events of one file: throttled while it downloads, and always one at the end. */
-import type { DownloadProgress } from './types.js';
+import type { DownloadProgress } from '../types.js';
 
 const PROGRESS_INTERVAL_MS = 100;
 

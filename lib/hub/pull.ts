@@ -12,7 +12,7 @@ import { repoArgs } from './refs.js';
 import { requireFiles, selectedFiles, type RepoFile } from './select.js';
 import { blobPath, hubFile, linkSnapshot, repoDir, snapshotPath, writeRef } from './snapshot.js';
 import { fetchBlob } from './transfer.js';
-import type { HubFile, HubOptions, ResolvedModel } from './types.js';
+import type { HubFile, HubOptions, ResolvedModel } from '../types.js';
 
 /** The file in the snapshot, downloaded first when it is not in the cache. */
 async function ensureFile(ctx: Ctx, repo: string, dir: string, commit: string, f: RepoFile): Promise<HubFile> {

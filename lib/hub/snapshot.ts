@@ -15,7 +15,7 @@ import { fsFailure } from './failures.js';
 import { TMP_SUFFIX, tmpName, writeAtomic } from './fs.js';
 import { HEX40, OID_RE, repoFolder } from './refs.js';
 import type { RepoFile } from './select.js';
-import type { HubFile } from './types.js';
+import type { HubFile } from '../types.js';
 
 /** A repository's folder in the cache. */
 export function repoDir(cacheDir: string, repo: string): string {

@@ -1,39 +1,21 @@
 /**
  * Video parts: frames given as images, or a file decoded by `ffmpeg` from PATH, sampled
  * uniformly (SmolVLM's video evaluation uses up to 50 frames), each frame an image with its
- * timestamp in the prompt text.
+ * timestamp in the prompt text: a message's video parts become text and image parts before the
+ * messages are flattened.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ImageInput } from './images.js';
-import { makeError, invalid } from './errors.js';
-
-export interface VideoPart {
-  type: 'video';
-  /** A video file (decoded with ffmpeg from PATH) or its frames in order. */
-  video: string | ImageInput[];
-  /** Frames to use at most, sampled uniformly over the duration. Default 50. */
-  maxFrames?: number;
-  /** Sample at this rate instead (frames per second), still capped by maxFrames. */
-  fps?: number;
-  /** Put each frame's time before it in the prompt. Default true (needs `fps` for a frame array). */
-  timestamps?: boolean;
-  /**
-   * Cut frames into tiles like images. Default false where the model allows it
-   * (`info.vision.resolutionControl`): each frame is one tile (its overview), as SmolVLM2 encodes
-   * video, so 50 frames of the 256M model take 50 x 64 tokens.
-   */
-  tiling?: boolean;
-  /** With `tiling: true`, the longest side frames are scaled to (see {@link ImageResolution}). */
-  longestEdge?: number;
-}
+import { makeError, invalid } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import type { ChatMessage, ContentPart, ImageInput, ImagePart, TextPart, VideoPart } from '../types.js';
 
 export interface ExpandedVideo {
   /** Text and image parts, in order, to splice into the message. */
-  parts: ({ type: 'text'; text: string } | { type: 'image'; image: ImageInput; tiling?: boolean; longestEdge?: number })[];
+  parts: (TextPart | ImagePart)[];
   /** Removes temporary frame files. */
   cleanup(): Promise<void>;
 }
@@ -88,8 +70,8 @@ async function ffmpegFrames(path: string, maxFrames: number, fps: number | undef
   return { frames, times: frames.map((_, i) => (i + 0.5) / rate), dir };
 }
 
-/** Frames (uniformly sampled) with their timestamps, as parts SmolVLM2's prompts use. */
 /**
+ * Frames (uniformly sampled) with their timestamps, as parts SmolVLM2's prompts use.
  * `untiledFrames`: the model can encode a frame as one tile (SmolVLM's projector); frames then
  * default to `tiling: false`, else to the model's own resolution.
  */
@@ -97,7 +79,7 @@ export async function expandVideo(
   part: VideoPart,
   { untiledFrames = true, ffmpeg = process.env.SMOLVLM_FFMPEG ?? 'ffmpeg' }: { untiledFrames?: boolean; ffmpeg?: string } = {},
 ): Promise<ExpandedVideo> {
-  const maxFrames = part.maxFrames ?? 50;
+  const maxFrames = part.maxFrames ?? DEFAULTS.video.maxFrames;
   if (!Number.isInteger(maxFrames) || maxFrames < 1) throw invalid('video.maxFrames must be a positive integer');
   if (part.fps !== undefined && !(part.fps > 0)) throw invalid('video.fps must be positive');
   if (part.tiling !== undefined && typeof part.tiling !== 'boolean') throw invalid('video.tiling must be a boolean');
@@ -115,7 +97,7 @@ export async function expandVideo(
   } else {
     throw invalid('video must be a file path or an array of frames');
   }
-  const withTimes = (part.timestamps ?? true) && times !== undefined;
+  const withTimes = (part.timestamps ?? DEFAULTS.video.timestamps) && times !== undefined;
   const tiling = part.tiling ?? (untiledFrames ? false : undefined);
   const parts: ExpandedVideo['parts'] = [];
   const duration = times && times.length ? Math.ceil(times[times.length - 1]) : undefined;
@@ -126,4 +108,42 @@ export async function expandVideo(
   });
   parts.push({ type: 'text', text: '\n\n' });
   return { parts, cleanup: async () => { if (dir) await rm(dir, { recursive: true, force: true }); } };
+}
+
+/** Messages with every video part replaced by its frames and timestamps; `cleanup` removes frame files. */
+export async function expandVideos(
+  messages: ChatMessage[],
+  options: { untiledFrames?: boolean } = {},
+): Promise<{ messages: ChatMessage[]; cleanup: () => Promise<void> }> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    await Promise.all(cleanups.map((c) => c()));
+  };
+  if (!Array.isArray(messages) || !messages.some((m) => Array.isArray(m?.content) && m.content.some((p) => p?.type === 'video'))) {
+    return { messages, cleanup };
+  }
+  try {
+    const out: ChatMessage[] = [];
+    for (const m of messages) {
+      if (!Array.isArray(m.content)) {
+        out.push(m);
+        continue;
+      }
+      const content: ContentPart[] = [];
+      for (const p of m.content) {
+        if (p?.type !== 'video') {
+          content.push(p);
+          continue;
+        }
+        const v = await expandVideo(p, options);
+        cleanups.push(v.cleanup);
+        content.push(...v.parts);
+      }
+      out.push({ ...m, content });
+    }
+    return { messages: out, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

@@ -7,60 +7,20 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Sharp } from 'sharp';
 import sharp from 'sharp';
-import type { NativeImage } from './binding.js';
-import { AbortError, ImageError, SmolVLMError } from './errors.js';
+import { AbortError, ImageError, SmolVLMError } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import type { ImageInput, ImageOptions, RawImage } from '../types.js';
 
-/** Raw pixels: `data.length` must be `width * height * channels`. */
-export interface RawImage {
+/** An image as the projector takes it: RGB8 pixels and a content id for the encoded-image cache. */
+export interface DecodedImage {
+  /** width * height * 3 bytes. */
   data: Uint8Array;
   width: number;
   height: number;
-  /** 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA). */
-  channels: 1 | 2 | 3 | 4;
+  /** SHA-256 of the pixels and the size. */
+  id: string;
 }
 
-/**
- * Anything that can be an image part: a file path, a `data:` or `http(s):` URL (string or URL),
- * an encoded file's bytes, raw pixels, or a sharp instance.
- */
-export type ImageInput = string | URL | Buffer | Uint8Array | RawImage | Sharp;
-
-/**
- * How an image is cut into projector tiles: fewer pixels, fewer tokens. SmolVLM scales an image's
- * longest side to `info.vision.longestEdge` (2048 for 256M/500M), cuts it into tiles of
- * `info.vision.imageSize` (512) and adds a downscaled overview: a 1024x768 photo becomes 4x3
- * tiles + 1 = 832 tokens on the 256M model.
- */
-export interface ImageResolution {
-  /**
-   * Scale the longest side to this many pixels before tiling, from one tile
-   * (`info.vision.imageSize`) up to the model's default (`info.vision.longestEdge`). With 1024,
-   * that photo takes 2x2 tiles + 1 = 320 tokens.
-   */
-  longestEdge?: number;
-  /**
-   * `false`: the overview only, the whole image as one tile (64 tokens on the 256M model), as
-   * SmolVLM encodes images with splitting off and video frames. Default true.
-   */
-  tiling?: boolean;
-}
-
-export interface ImageOptions extends ImageResolution {
-  /** Background for transparent images. Default white. */
-  background?: string | { r: number; g: number; b: number };
-  /** Largest accepted image in pixels (decompression-bomb guard), checked before decoding. Default 0x3FFF² (sharp's). */
-  maxPixels?: number;
-  /** Fetch `http(s)` URLs. Turn off in servers that take URLs from users. Default true. */
-  allowRemote?: boolean;
-  /** Largest download in bytes. Default 50 MB. */
-  maxDownloadBytes?: number;
-  /** Download timeout in ms. Default 30000. */
-  timeoutMs?: number;
-  /** Decode SVG (it can reference external resources). Default false. */
-  allowSvg?: boolean;
-  /** Aborts a download. */
-  signal?: AbortSignal;
-}
 
 function imageError(message: string, cause?: unknown): ImageError {
   return new ImageError('ERR_IMAGE_INVALID', message, { cause });
@@ -86,16 +46,17 @@ function fromDataUrl(url: string): Buffer {
 
 /** Downloads an image with a size cap, a timeout, the caller's signal, and a content-type check. */
 async function download(url: URL, options: ImageOptions): Promise<Buffer> {
-  if (options.allowRemote === false) throw imageError(`remote images are disabled (allowRemote: false): ${url.href}`);
-  const maxBytes = options.maxDownloadBytes ?? 50_000_000;
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  if (!(options.allowRemote ?? DEFAULTS.image.allowRemote)) throw imageError(`remote images are disabled (allowRemote: false): ${url.href}`);
+  const maxBytes = options.maxDownloadBytes ?? DEFAULTS.image.maxDownloadBytes;
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.image.timeoutMs;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let res: Response;
   try {
     res = await fetch(url, { signal, redirect: 'follow', headers: { accept: 'image/*' } });
   } catch (err) {
     if (options.signal?.aborted) throw new AbortError('ERR_ABORTED', `download aborted: ${url.href}`);
-    const why = timeout.aborted ? `timed out after ${options.timeoutMs ?? 30_000} ms` : (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
     throw imageError(`image download failed: ${url.href}: ${why}`, err);
   }
   if (!res.ok) throw imageError(`image download failed: ${url.href}: HTTP ${res.status}`);
@@ -121,9 +82,9 @@ async function download(url: URL, options: ImageOptions): Promise<Buffer> {
 }
 
 /** Decodes one input to RGB8 with a SHA-256 content id. */
-export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<NativeImage> {
-  const background = options.background ?? '#ffffff';
-  const limitInputPixels = options.maxPixels ?? 0x3fff * 0x3fff;
+export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<DecodedImage> {
+  const background = options.background ?? DEFAULTS.image.background;
+  const limitInputPixels = options.maxPixels ?? DEFAULTS.image.maxPixels;
   if (input instanceof URL || (typeof input === 'string' && /^(https?|data|file):/i.test(input))) {
     let url: URL;
     try {
@@ -163,7 +124,7 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
   }
   try {
     const meta = await pipeline.metadata();
-    if (meta.format === 'svg' && !options.allowSvg) throw imageError('SVG images are disabled (allowSvg: true enables them)');
+    if (meta.format === 'svg' && !(options.allowSvg ?? DEFAULTS.image.allowSvg)) throw imageError('SVG images are disabled (allowSvg: true enables them)');
     if (!meta.width || !meta.height) throw imageError('image has no dimensions');
     const { data, info } = await pipeline
       .rotate() // EXIF orientation

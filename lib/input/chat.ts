@@ -1,23 +1,9 @@
-/** Chat messages -> one prompt with the model's chat template and a media marker per image. */
-import type { ImageInput, ImageResolution } from './images.js';
-import type { VideoPart } from './video.js';
-import { invalid } from './errors.js';
-
-export interface TextPart {
-  type: 'text';
-  text: string;
-}
-export interface ImagePart extends ImageResolution {
-  type: 'image';
-  image: ImageInput;
-}
-export type ContentPart = TextPart | ImagePart | VideoPart;
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  /** A string, or text and image parts in any order. */
-  content: string | ContentPart[];
-}
+/**
+ * Chat messages -> the messages the chat template renders, with a media marker where each image
+ * part stands, and those image parts in prompt order. Every shape error of a message is found here.
+ */
+import { invalid } from '../errors.js';
+import type { ChatMessage, ContentPart, ImagePart } from '../types.js';
 
 export interface FlatConversation {
   messages: { role: string; content: string }[];
@@ -54,43 +40,4 @@ export function flattenMessages(messages: ChatMessage[], marker: string): FlatCo
   });
   if (flat.every((m) => m.content.length === 0)) throw invalid('messages have no content');
   return { messages: flat, images };
-}
-
-/** Messages with every video part replaced by its frames and timestamps (see video.ts). */
-export async function expandVideos(
-  messages: ChatMessage[],
-  options: { untiledFrames?: boolean } = {},
-): Promise<{ messages: ChatMessage[]; cleanup: () => Promise<void> }> {
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    await Promise.all(cleanups.map((c) => c()));
-  };
-  if (!Array.isArray(messages) || !messages.some((m) => Array.isArray(m?.content) && m.content.some((p) => p?.type === 'video'))) {
-    return { messages, cleanup };
-  }
-  const { expandVideo } = await import('./video.js');
-  try {
-    const out: ChatMessage[] = [];
-    for (const m of messages) {
-      if (!Array.isArray(m.content)) {
-        out.push(m);
-        continue;
-      }
-      const content: ContentPart[] = [];
-      for (const p of m.content) {
-        if (p?.type !== 'video') {
-          content.push(p);
-          continue;
-        }
-        const v = await expandVideo(p, options);
-        cleanups.push(v.cleanup);
-        content.push(...v.parts);
-      }
-      out.push({ ...m, content });
-    }
-    return { messages: out, cleanup };
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
 }

@@ -1,0 +1,224 @@
+/**
+ * Options: every default (the one `DEFAULTS` object, which validation, the native mapping, the
+ * CLI help and the TSDoc use), the checks of load and sampling options, and the mapping of JS
+ * options onto the native boundary (lib/binding.ts), where every field is sent: native code keeps
+ * no defaults.
+ */
+import { availableParallelism } from 'node:os';
+import type { NativeEngineOptions, NativeGenerateParams, NativeImage, NativeLoadOptions } from './binding.js';
+import { invalid } from './errors.js';
+import { parseBytes } from './memory.js';
+import type { GenerateRequest, ImageResolution, KvCacheType, LoadModelOptions } from './types.js';
+
+/** Every default of the library's options, written once. */
+export const DEFAULTS = Object.freeze({
+  // loading (LoadModelOptions)
+  contextSize: 4096,
+  parallel: 1,
+  batchSize: 2048,
+  ubatchSize: 512,
+  /** `os.availableParallelism()`, read at each load. */
+  get threads(): number {
+    return availableParallelism();
+  },
+  gpu: 'auto',
+  projectorOnGpu: true,
+  flashAttention: 'auto',
+  kvCacheType: 'f16',
+  useMmap: true,
+  useMlock: false,
+  warmup: true,
+  imageCacheBytes: 32 * 1024 * 1024,
+  // generating (SamplingOptions, RawRequest)
+  maxTokens: 512,
+  temperature: 0,
+  topK: 40,
+  topP: 0.95,
+  minP: 0.05,
+  repeatPenalty: 1,
+  repeatLastN: 64,
+  ignoreEos: false,
+  tokens: false,
+  logprobs: false,
+  addSpecial: true,
+  // images (ImageResolution, ImageOptions) and video parts (VideoPart)
+  tiling: true,
+  image: Object.freeze({
+    background: '#ffffff',
+    maxPixels: 0x3fff * 0x3fff,
+    allowRemote: true,
+    maxDownloadBytes: 50_000_000,
+    timeoutMs: 30_000,
+    allowSvg: false,
+  }),
+  video: Object.freeze({ maxFrames: 50, timestamps: true }),
+  // SmolVLM.tokenize / detokenize
+  tokenize: Object.freeze({ addSpecial: false, special: true }),
+} as const);
+
+/** The contract's sentinels: how "not set" is said to native code. */
+const NATIVE = Object.freeze({ allLayers: -1, projectorTokens: -1, projectorEdge: 0, noProjector: '', flashAuto: -1 });
+
+/** KV cache element types -> ggml type ids. */
+const KV_TYPES: Readonly<Record<KvCacheType, number>> = Object.freeze({ f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 });
+
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
+
+/** Throws unless `v` is undefined or an integer in [min, max]. */
+export function checkInt(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer in [${min}, ${max}]`);
+}
+
+/** Throws unless `v` is undefined or a finite number in [min, max]. */
+export function checkNum(name: string, v: unknown, min: number, max: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw invalid(`${name} must be a number in [${min}, ${max}]`);
+}
+
+/** Throws unless `v` is undefined or a boolean (native code takes booleans only). */
+export function checkBool(name: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'boolean') throw invalid(`${name} must be a boolean`);
+}
+
+/** Checks every load option; one place for loadModel and estimateMemory (`fn` names the caller). */
+export function validateLoadOptions(options: LoadModelOptions, fn: string): void {
+  if (!options || typeof options !== 'object') throw invalid(`${fn}: options object expected`);
+  if (typeof options.model !== 'string' || options.model.length === 0) throw invalid(`${fn}: options.model must be a path to a .gguf file`);
+  if (options.mmproj !== undefined && (typeof options.mmproj !== 'string' || options.mmproj.length === 0)) throw invalid(`${fn}: options.mmproj must be a path`);
+  checkInt('contextSize', options.contextSize, 16, 1 << 24);
+  checkInt('parallel', options.parallel, 1, 256);
+  checkInt('batchSize', options.batchSize, 1, 1 << 20);
+  checkInt('ubatchSize', options.ubatchSize, 1, 1 << 20);
+  checkInt('threads', options.threads, 1, 1024);
+  checkInt('imageMinTokens', options.imageMinTokens, 1, 1 << 20);
+  checkInt('imageMaxTokens', options.imageMaxTokens, 1, 1 << 20);
+  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup'] as const) checkBool(k, options[k]);
+  if (options.flashAttention !== undefined && options.flashAttention !== 'auto' && typeof options.flashAttention !== 'boolean') {
+    throw invalid("flashAttention must be 'auto', true or false");
+  }
+  const parallel = options.parallel ?? DEFAULTS.parallel;
+  if (parallel > (options.batchSize ?? DEFAULTS.batchSize) || parallel > (options.contextSize ?? DEFAULTS.contextSize)) {
+    throw invalid('parallel must not exceed batchSize or contextSize: each step decodes one token per sequence');
+  }
+  const gpu = options.gpu;
+  if (gpu !== undefined && gpu !== 'auto' && typeof gpu !== 'boolean') {
+    if (typeof gpu !== 'object' || gpu === null) throw invalid("gpu must be 'auto', a boolean, { layers } or { memory }");
+    const layers = 'layers' in gpu ? gpu.layers : undefined;
+    const memory = 'memory' in gpu ? gpu.memory : undefined;
+    if ((layers === undefined) === (memory === undefined)) throw invalid('gpu needs one of layers (-1 = all) or memory (bytes per GPU)');
+    checkInt('gpu.layers', layers, -1, 100_000);
+    if (memory !== undefined) parseBytes(memory, 'gpu.memory');
+  }
+  if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit);
+  if (options.imageCache !== undefined && options.imageCache !== false) checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0);
+  if (options.kvCacheType !== undefined && !Object.hasOwn(KV_TYPES, options.kvCacheType)) {
+    throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
+  }
+  if (/^q/.test(options.kvCacheType ?? '') && options.flashAttention === false) {
+    throw invalid(`kvCacheType '${options.kvCacheType}' needs flash attention (llama.cpp cannot quantize the V cache without it)`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+}
+
+/** Checks the sampling options of a generate request (`request` is known to be an object). */
+export function validateSampling(request: GenerateRequest): void {
+  checkInt('maxTokens', request.maxTokens, 1, INT32_MAX);
+  checkNum('temperature', request.temperature, 0, 100);
+  checkInt('topK', request.topK, 0, INT32_MAX);
+  checkNum('topP', request.topP, 0, 1);
+  checkNum('minP', request.minP, 0, 1);
+  checkNum('repeatPenalty', request.repeatPenalty, 0.01, 100);
+  checkInt('repeatLastN', request.repeatLastN, -1, INT32_MAX);
+  checkInt('seed', request.seed, 0, UINT32_MAX);
+  for (const k of ['ignoreEos', 'tokens', 'logprobs'] as const) checkBool(k, request[k]);
+  if ('addSpecial' in request) checkBool('addSpecial', request.addSpecial);
+  if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
+    throw invalid('stop must be an array of non-empty strings');
+  }
+}
+
+/** Checks one image's resolution settings; `where` names the image in the message. */
+export function validateResolution(where: string, { longestEdge, tiling }: ImageResolution): void {
+  if (longestEdge !== undefined && !Number.isInteger(longestEdge)) throw invalid(`${where}: longestEdge must be an integer number of pixels`);
+  if (tiling !== undefined && typeof tiling !== 'boolean') throw invalid(`${where}: tiling must be a boolean`);
+}
+
+/** The native load and engine options for validated `options` whose model reference is resolved to files. */
+export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): { load: NativeLoadOptions; engine: NativeEngineOptions } {
+  const gpu = options.gpu ?? DEFAULTS.gpu;
+  const gpuLayers =
+    typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : NATIVE.allLayers) : gpu === true || (gpu === 'auto' && gpuPresent) ? NATIVE.allLayers : 0;
+  const threads = options.threads ?? DEFAULTS.threads;
+  const flash = options.flashAttention ?? DEFAULTS.flashAttention;
+  const flashAttn = flash === 'auto' ? NATIVE.flashAuto : flash ? 1 : 0;
+  const kv = KV_TYPES[options.kvCacheType ?? DEFAULTS.kvCacheType];
+  return {
+    load: {
+      model: options.model,
+      mmproj: options.mmproj ?? NATIVE.noProjector,
+      gpuLayers,
+      useMmap: options.useMmap ?? DEFAULTS.useMmap,
+      useMlock: options.useMlock ?? DEFAULTS.useMlock,
+      mmprojGpu: options.projectorOnGpu ?? DEFAULTS.projectorOnGpu,
+      useGpu: gpu !== false,
+      threads,
+      imageMinTokens: options.imageMinTokens ?? NATIVE.projectorTokens,
+      imageMaxTokens: options.imageMaxTokens ?? NATIVE.projectorTokens,
+      flashAttn,
+      warmup: options.warmup ?? DEFAULTS.warmup,
+      imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? DEFAULTS.imageCacheBytes,
+    },
+    engine: {
+      contextSize: options.contextSize ?? DEFAULTS.contextSize,
+      parallel: options.parallel ?? DEFAULTS.parallel,
+      batchSize: options.batchSize ?? DEFAULTS.batchSize,
+      ubatchSize: options.ubatchSize ?? DEFAULTS.ubatchSize,
+      threads,
+      threadsBatch: threads,
+      flashAttn,
+      typeK: kv,
+      typeV: kv,
+    },
+  };
+}
+
+/** Whether the prompt gets the BOS token: `addSpecial` of a raw request, always for chat. */
+export function addSpecialOf(request: GenerateRequest): boolean {
+  return ('addSpecial' in request ? request.addSpecial : undefined) ?? DEFAULTS.addSpecial;
+}
+
+/** The native generation parameters for a validated request and its rendered prompt. */
+export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number): NativeGenerateParams {
+  const repeatLastN = request.repeatLastN ?? DEFAULTS.repeatLastN;
+  return {
+    prompt,
+    addSpecial: addSpecialOf(request),
+    parseSpecial: true,
+    maxTokens: request.maxTokens ?? DEFAULTS.maxTokens,
+    temperature: request.temperature ?? DEFAULTS.temperature,
+    topK: request.topK ?? DEFAULTS.topK,
+    topP: request.topP ?? DEFAULTS.topP,
+    minP: request.minP ?? DEFAULTS.minP,
+    repeatPenalty: request.repeatPenalty ?? DEFAULTS.repeatPenalty,
+    repeatLastN: repeatLastN === -1 ? contextSize : repeatLastN,
+    seed: request.seed ?? Math.floor(Math.random() * UINT32_MAX),
+    ignoreEos: request.ignoreEos ?? DEFAULTS.ignoreEos,
+    tokens: request.tokens ?? DEFAULTS.tokens,
+    logprobs: request.logprobs ?? DEFAULTS.logprobs,
+    stop: request.stop ?? [],
+  };
+}
+
+/** A decoded image with its resolution settings, as native code takes it. */
+export function nativeImage(decoded: { data: Uint8Array; width: number; height: number; id: string }, resolution: ImageResolution): NativeImage {
+  return {
+    data: decoded.data,
+    width: decoded.width,
+    height: decoded.height,
+    id: decoded.id,
+    longestEdge: resolution.longestEdge ?? NATIVE.projectorEdge,
+    tiling: resolution.tiling ?? DEFAULTS.tiling,
+  };
+}

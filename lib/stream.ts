@@ -1,0 +1,118 @@
+/**
+ * A generation's way back up: the engine's events -> chunks and the final result
+ * (`runGeneration`), and chunks -> the async iterable `stream()` returns (`chunkStream`).
+ */
+import type { NativeEngine, NativeEvent, NativeGenerateParams, NativeImage } from './binding.js';
+import { abortError, AbortError, fromNative, makeError } from './errors.js';
+import type { GenerateResult, GenerationStream, StreamChunk } from './types.js';
+
+/** The result of a generation aborted before native code saw it. */
+function emptyResult(): GenerateResult {
+  return {
+    text: '',
+    finishReason: 'abort',
+    usage: { promptTokens: 0, imageTokens: 0, completionTokens: 0, totalTokens: 0 },
+    timings: { imageEncodeMs: 0, promptEvalMs: 0, promptTokensPerSecond: 0, generationMs: 0, tokensPerSecond: 0, timeToFirstTokenMs: 0, totalMs: 0 },
+  };
+}
+
+/** The error of a generation aborted before it reached the engine (with an empty `result`). */
+export function abortedEarly(message: string, callSite: Error): AbortError {
+  const err = fromNative(abortError(message), callSite) as AbortError;
+  err.result = emptyResult();
+  return err;
+}
+
+/**
+ * Submits one generation to the engine and settles with its result: text and, when asked for,
+ * tokens and log-probabilities gathered from the events, each delta also passed to `onChunk`.
+ * An error event rejects with its typed error (an abort's carries the partial result).
+ */
+export function runGeneration(
+  engine: NativeEngine,
+  params: NativeGenerateParams,
+  images: NativeImage[],
+  { signal, onChunk, callSite }: { signal?: AbortSignal; onChunk?: (c: StreamChunk) => void; callSite: Error },
+): Promise<GenerateResult> {
+  return new Promise<GenerateResult>((resolve, reject) => {
+    let text = '';
+    const tokens: number[] = [];
+    const logprobs: number[] = [];
+    let id = 0;
+    const onAbort = () => engine.abort(id);
+    const onEvent = (ev: NativeEvent) => {
+      if (ev.text !== undefined || ev.tokens) {
+        const chunk: StreamChunk = { text: ev.text ?? '' };
+        text += chunk.text;
+        if (ev.tokens) tokens.push(...ev.tokens), (chunk.tokens = Array.from(ev.tokens));
+        if (ev.logprobs) logprobs.push(...ev.logprobs), (chunk.logprobs = Array.from(ev.logprobs));
+        if (onChunk) {
+          try {
+            onChunk(chunk);
+          } catch {
+            /* a throwing consumer must not break generation */
+          }
+        }
+      }
+      if (!ev.done) return;
+      signal?.removeEventListener('abort', onAbort);
+      const result: GenerateResult = { text, finishReason: ev.done.finishReason, usage: ev.done.usage, timings: ev.done.timings };
+      if (params.tokens) result.tokens = tokens;
+      if (params.logprobs) result.logprobs = logprobs;
+      if (ev.error) {
+        const err = fromNative(makeError(ev.error.code, ev.error.message), callSite);
+        if (err instanceof AbortError) err.result = result;
+        reject(err);
+      } else resolve(result);
+    };
+    try {
+      id = engine.generate(params, images, onEvent);
+    } catch (err) {
+      reject(fromNative(err, callSite));
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The stream of a generation that `start` begins with a chunk callback. At most one chunk waits:
+ * a slow consumer gets larger chunks, not a growing queue.
+ */
+export function chunkStream(start: (onChunk: (c: StreamChunk) => void) => Promise<GenerateResult>): GenerationStream {
+  const queue: StreamChunk[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let failure: unknown;
+  const push = (c: StreamChunk) => {
+    const last = queue[queue.length - 1];
+    if (last) {
+      last.text += c.text;
+      if (c.tokens) last.tokens = [...(last.tokens ?? []), ...c.tokens];
+      if (c.logprobs) last.logprobs = [...(last.logprobs ?? []), ...c.logprobs];
+    } else queue.push(c);
+    wake?.();
+  };
+  const result = start(push);
+  result.then(
+    () => { ended = true; wake?.(); },
+    (err) => { ended = true; failure = err; wake?.(); },
+  );
+  return {
+    result,
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (queue.length > 0) {
+          yield queue.shift()!;
+          continue;
+        }
+        if (ended) {
+          if (failure) throw failure;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    },
+  };
+}
