@@ -37,3 +37,5 @@ export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
 export type { KnownModel } from './registry.js';
 export { pullModel, listCached, removeCached, hubCacheDir } from './hub.js';
 export type { HubOptions, DownloadProgress, ResolvedModel, CachedRepo } from './hub.js';
+export { evaluate, score, KNOWN_DATASETS, fetchDataset, evalCommand } from './eval/index.js';
+export type { EvaluateOptions, EvaluateResult, EvalRow, ScoreOptions, ScoreResult, DatasetSpec, DownloadFn, Scores, ScoreTable, EvalFlags } from './eval/index.js';
