@@ -195,8 +195,10 @@ export async function locateDataset(
   }
   const dest = join(options.dataDir ?? datasetCacheDir(), `${spec.name}.tsv`);
   if (existsSync(dest) && (await verified(dest, spec.md5!))) return { path: dest, name: spec.name, spec };
+  await mkdir(dirname(dest), { recursive: true });
   await (options.download ?? fetchDataset)(spec.url!, spec.md5!, dest, { signal: options.signal });
   if (!existsSync(dest) || !(await verified(dest, spec.md5!))) {
+    await rm(dest, { force: true });
     throw new DownloadError('ERR_CHECKSUM_MISMATCH', `${dest}: the downloaded file does not have VLMEvalKit's MD5 ${spec.md5}`);
   }
   return { path: dest, name: spec.name, spec };
