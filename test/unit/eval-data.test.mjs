@@ -225,3 +225,15 @@ test('score() re-scores a predictions file written by VLMEvalKit (QUOTE_ALL, no 
   const again = await score({ predictions: preds });
   assert.deepEqual(again.scores.table, res.scores.table);
 });
+
+test('the eval command re-scores a predictions file and prints the table', async () => {
+  const { evalCommand } = await import('../../dist/eval/command.js');
+  const preds = write('m_MMStar.tsv', '"index"\t"question"\t"answer"\t"A"\t"B"\t"prediction"\n"1"\t"q"\t"A"\t"x"\t"y"\t"A"\n"2"\t"q"\t"B"\t"x"\t"y"\t"A"\n');
+  let out = '';
+  const stdout = { write: (s) => ((out += s), true) };
+  const [res] = await evalCommand({ data: [], score: preds }, { stdout, stderr: stdout });
+  assert.equal(res.scores.overall, 50);
+  assert.equal(out, 'MMStar: 50.00 (Overall x 100)\nsplit  Overall\nnone   50.00\n');
+  assert.ok(existsSync(join(dir, 'm_MMStar_acc.csv')));
+  await assert.rejects(evalCommand({ data: [] }, { stdout, stderr: stdout }), { code: 'ERR_INVALID_ARGUMENT', message: /give --data/ });
+});
