@@ -183,7 +183,7 @@ export async function locateDataset(
   options: { name?: string; dataDir?: string; download?: DownloadFn; signal?: AbortSignal } = {},
 ): Promise<{ path: string; name: string; spec?: DatasetSpec }> {
   if (typeof data !== 'string' || data.length === 0) throw invalid('data must be a dataset name or the path of a .tsv file');
-  const isPath = data.endsWith('.tsv') || data.includes('/') || data.includes('\\') || existsSync(data);
+  const isPath = data.endsWith('.tsv') || data.includes('/') || data.includes('\\') || (!knownDataset(data) && existsSync(data));
   if (isPath) {
     if (!existsSync(data)) throw invalid(`${data}: no such file`);
     const name = options.name ?? basename(data).replace(/\.tsv$/, '');

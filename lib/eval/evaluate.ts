@@ -43,7 +43,7 @@ export interface EvaluateOptions {
   download?: DownloadFn;
   /** Output root. Default `./outputs` (VLMEvalKit's). */
   workDir?: string;
-  /** Only the first `limit` rows. */
+  /** Answer only the first `limit` rows (rows an earlier run answered stay in the files and the scores). */
   limit?: number;
   /** Rows generated at once. Default 4. */
   parallel?: number;
@@ -84,7 +84,7 @@ export interface EvaluateResult {
   dataset: string;
   promptStyle: 'SmolVLM' | 'SmolVLM2';
   maxTokens: number;
-  /** Rows scored. */
+  /** Rows in the predictions file and the scores. */
   rows: number;
   /** Rows answered by this run; the others came from an earlier run. */
   answered: number;
@@ -179,7 +179,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = performance.now();
   const { file, spec } = await openDataset(opts.data, opts);
   const rows = selectRows(file, opts.limit);
-  const imageSource = resolveImageRows(file, rows);
+  const imageSource = resolveImageRows(file, selectRows(file));
 
   let vlm = opts.vlm;
   let owned = false;
@@ -217,7 +217,10 @@ async function run(
   const answers = await previousAnswers(files.predictions, journalPath);
   const indexOf = (r: number) => t.str(r, 'index');
   const pending = rows.filter((r) => !answers.has(indexOf(r)));
-  const reused = rows.length - pending.length;
+  // Rows an earlier run answered stay in the files (a quick `limit` run never drops them).
+  const chosen = new Set(rows);
+  const scored = selectRows(file).filter((r) => chosen.has(r) || answers.has(indexOf(r)));
+  const reused = scored.length - pending.length;
   opts.onStart?.({ dataset: spec.name, total: rows.length, pending: pending.length });
 
   const journal = await open(journalPath, 'a');
@@ -280,13 +283,13 @@ async function run(
   // The predictions file: the dataset's columns but `image`, plus `prediction`.
   const columns = [...t.columns.filter((c) => c !== 'image' && c !== 'prediction'), 'prediction'];
   const at = columns.slice(0, -1).map((c) => t.columns.indexOf(c));
-  const predRows = rows.map((r) => [...at.map((i) => t.rows[r][i]), answers.get(indexOf(r)) ?? null]);
+  const predRows = scored.map((r) => [...at.map((i) => t.rows[r][i]), answers.get(indexOf(r)) ?? null]);
   await writeAtomic(files.predictions, tableText(columns, predRows, '\t'));
   const scores = scoreTable(spec, new Table(columns, predRows), t);
   await writeAtomic(files.scores, scoreCsv(scores.table));
   const elapsedMs = performance.now() - started;
   const result: EvaluateResult = {
-    model, dataset: spec.name, promptStyle: style, maxTokens, rows: rows.length, answered: done, reused, failed,
+    model, dataset: spec.name, promptStyle: style, maxTokens, rows: scored.length, answered: done, reused, failed,
     elapsedMs, rowsPerSecond: done / (elapsedMs / 1000), scores, files,
   };
   let summary: Record<string, unknown> = {};

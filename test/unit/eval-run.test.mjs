@@ -136,3 +136,14 @@ test('limit, and a model loaded with too few parallel slots', async () => {
   assert.equal(res.rows, 2);
   await assert.rejects(evaluate({ vlm: standIn({ parallel: 1 }), data, workDir: join(dir, 'w5'), parallel: 4 }), { code: 'ERR_INVALID_ARGUMENT', message: /parallel 4 needs a model loaded with parallel >= 4/ });
 });
+
+test('a limit run after a full one keeps every earlier answer in the files', async () => {
+  const data = dataset(5);
+  const workDir = join(dir, 'w6');
+  await evaluate({ vlm: standIn(), data, datasetName: 'MMStar', workDir, modelName: 'm' });
+  const quick = standIn();
+  const res = await evaluate({ vlm: quick, data, datasetName: 'MMStar', workDir, modelName: 'm', limit: 2 });
+  assert.equal(quick.calls.length, 0);
+  assert.deepEqual([res.rows, res.reused], [5, 5]);
+  assert.equal(readFileSync(res.files.predictions, 'utf8').trim().split('\n').length, 6);
+});
