@@ -51,3 +51,5 @@ export type { ErrorCode } from './errors.js';
 export { backendInfo, setLogLevel } from './system.js';
 export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
 export { pullModel, listCached, removeCached, hubCacheDir } from './hub/index.js';
+export { evaluate, score, KNOWN_DATASETS, fetchDataset } from './eval/index.js';
+export type { EvaluateOptions, EvaluateResult, EvalRow, ScoreOptions, ScoreResult, DatasetSpec, DownloadFn, Scores, ScoreTable } from './eval/index.js';

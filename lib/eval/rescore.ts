@@ -1,0 +1,66 @@
+/**
+ * `score`: scores an existing predictions file (one `evaluate` wrote, or VLMEvalKit's own
+ * `<model>_<dataset>.tsv` written with PRED_FORMAT=tsv) without running a model, so our numbers
+ * can be checked against theirs.
+ */
+import { basename, dirname, join } from 'node:path';
+import { invalid } from '../errors.js';
+import { customDataset, KNOWN_DATASETS, knownDataset, type DatasetSpec, type DownloadFn } from './datasets.js';
+import { openDataset } from './evaluate.js';
+import { scoreCsv, scoreTable, type Scores } from './score/index.js';
+import { readTsv, writeAtomic } from './tsv.js';
+
+export interface ScoreOptions {
+  /** The predictions TSV (columns `index`, `prediction`, and the dataset's). */
+  predictions: string;
+  /**
+   * The dataset (a known name or a .tsv path). MCQ answers are taken from it as VLMEvalKit does;
+   * without it they come from the predictions file. Default: the name in the file's
+   * `<model>_<dataset>.tsv`, used for the metric only.
+   */
+  data?: string;
+  /** The dataset's name when `data` is a path or absent and the file name does not tell. */
+  datasetName?: string;
+  dataDir?: string;
+  download?: DownloadFn;
+  /** Also write the score table beside the predictions (`..._acc.csv` / `_score.csv`). Default false. */
+  write?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ScoreResult {
+  dataset: string;
+  scores: Scores;
+  /** The score file, when `write`. */
+  file?: string;
+}
+
+/** The known dataset a `<model>_<dataset>.tsv` file name ends with (the longest match). */
+function nameFromFile(path: string): string | undefined {
+  const b = basename(path).replace(/\.tsv$/, '');
+  return [...KNOWN_DATASETS].sort((x, y) => y.length - x.length).find((n) => b === n || b.endsWith(`_${n}`));
+}
+
+/** Re-scores a predictions file. */
+export async function score(opts: ScoreOptions): Promise<ScoreResult> {
+  if (!opts || typeof opts.predictions !== 'string') throw invalid('score: options.predictions (a .tsv path) is required');
+  const preds = await readTsv(opts.predictions, { signal: opts.signal });
+  let spec: DatasetSpec | undefined;
+  let meta;
+  if (opts.data) {
+    const ds = await openDataset(opts.data, opts);
+    spec = ds.spec;
+    meta = ds.file.table;
+  } else {
+    const name = opts.datasetName ?? nameFromFile(opts.predictions);
+    if (!name) throw invalid(`score: cannot tell the dataset of ${opts.predictions}: give data or datasetName`);
+    spec = knownDataset(name) ?? customDataset(name, preds.table);
+  }
+  const scores = scoreTable(spec, preds.table, meta);
+  let file: string | undefined;
+  if (opts.write) {
+    file = join(dirname(opts.predictions), basename(opts.predictions).replace(/\.tsv$/, '') + spec.scoreFile);
+    await writeAtomic(file, scoreCsv(scores.table));
+  }
+  return { dataset: spec.name, scores, ...(file ? { file } : {}) };
+}
