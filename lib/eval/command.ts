@@ -61,7 +61,7 @@ export async function evalCommand(
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
-  const { loadModel } = await import('../index.js');
+  const { loadModel } = await import('../load.js');
   const vlm = await loadModel({
     model: flags.model, mmproj: flags.mmproj, parallel, contextSize: flags.contextSize ?? 4096 * parallel,
     ...(flags.threads ? { threads: flags.threads } : {}), signal: ac.signal,

@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AbortError, invalid, SmolVLMError } from '../errors.js';
-import type { ImageOptions, LoadModelOptions, SmolVLM } from '../index.js';
+import type { SmolVLM } from '../model.js';
+import type { ImageOptions, LoadModelOptions } from '../types.js';
 import { customDataset, locateDataset, type DatasetSpec, type DownloadFn } from './datasets.js';
 import { datasetMessage, promptStyleFor, renderPrompt, SMOL_TEMPLATES } from './prompts.js';
 import { pyStrip } from './pylike.js';
@@ -188,7 +189,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     throw invalid(`evaluate: parallel ${parallel} needs a model loaded with parallel >= ${parallel} (it has ${vlm.info.parallel})`);
   }
   if (!vlm) {
-    const { loadModel } = await import('../index.js');
+    const { loadModel } = await import('../load.js');
     vlm = await loadModel({ contextSize: 4096 * parallel, ...opts.load, model: opts.model!, mmproj: opts.mmproj, parallel, signal: opts.signal });
     owned = true;
   }
