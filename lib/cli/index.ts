@@ -1,5 +1,5 @@
 /**
- * The `smolvlm` command: describe, chat, pull, models, rm, info, bench (one file each here).
+ * The `smolvlm` command: describe, chat, pull, models, rm, info, bench, eval (one file each here).
  * Exit codes: 0 success, 1 other failure, 2 usage, 3 model missing, 4 bad image, 5 out of memory.
  */
 import { Command, CommanderError } from 'commander';
@@ -7,6 +7,7 @@ import { register as bench } from './bench.js';
 import { register as chat } from './chat.js';
 import { EXIT, UsageError } from './common.js';
 import { register as describe } from './describe.js';
+import { register as evaluate } from './eval.js';
 import { register as info } from './info.js';
 import { register as models } from './models.js';
 import { register as pull } from './pull.js';
@@ -31,7 +32,7 @@ export function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
-  for (const register of [describe, chat, pull, models, rm, info, bench]) register(p);
+  for (const register of [describe, chat, pull, models, rm, info, bench, evaluate]) register(p);
   return p;
 }
 

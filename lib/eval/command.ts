@@ -7,6 +7,8 @@
 import cliProgress from 'cli-progress';
 import type { Writable } from 'node:stream';
 import { invalid } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import type { LoadModelOptions } from '../types.js';
 import { evaluate, type EvaluateResult } from './evaluate.js';
 import { score, type ScoreResult } from './rescore.js';
 import type { Scores } from './score/index.js';
@@ -29,6 +31,8 @@ export interface EvalFlags {
   skipErrors?: boolean;
   /** Re-score this predictions file instead of running a model. */
   score?: string;
+  /** Further load options (GPU, memory limit, hub settings...); `model`, `mmproj` and `parallel` come from the flags. */
+  load?: Omit<LoadModelOptions, 'model' | 'mmproj' | 'parallel'>;
 }
 
 /** A score table as text, numbers to 2 decimals (MCQ fractions as percentages). */
@@ -63,7 +67,8 @@ export async function evalCommand(
   process.once('SIGINT', onSigint);
   const { loadModel } = await import('../load.js');
   const vlm = await loadModel({
-    model: flags.model, mmproj: flags.mmproj, parallel, contextSize: flags.contextSize ?? 4096 * parallel,
+    ...flags.load,
+    model: flags.model, mmproj: flags.mmproj, parallel, contextSize: flags.contextSize ?? flags.load?.contextSize ?? DEFAULTS.contextSize * parallel,
     ...(flags.threads ? { threads: flags.threads } : {}), signal: ac.signal,
   });
   const results: EvaluateResult[] = [];

@@ -1,0 +1,61 @@
+/**
+ * `smolvlm eval --data NAME|file.tsv...`: scores a model on VLMEvalKit's datasets (lib/eval), or
+ * re-scores a predictions file with `--score`.
+ */
+import type { Command } from 'commander';
+import { evalCommand } from '../eval/command.js';
+import { DEFAULTS } from '../options.js';
+import { int, loadOptions, setup, withCommon, withDownloads, withImageFlags, type CommonFlags } from './common.js';
+
+interface EvalCliFlags extends CommonFlags {
+  data?: string[];
+  workDir?: string;
+  limit?: string;
+  parallel?: string;
+  modelName?: string;
+  score?: string;
+  skipErrors?: boolean;
+}
+
+async function run(flags: EvalCliFlags): Promise<void> {
+  setup(flags);
+  const base = flags.score ? undefined : loadOptions(flags);
+  const common = {
+    data: flags.data ?? [],
+    workDir: flags.workDir,
+    limit: int('limit', flags.limit, 1),
+    parallel: int('parallel', flags.parallel, 1),
+    maxTokens: int('max-tokens', flags.maxTokens, 1),
+    longestEdge: int('longest-edge', flags.longestEdge, 1),
+    tiling: flags.tiling,
+    skipErrors: flags.skipErrors,
+    score: flags.score,
+  };
+  if (!base) {
+    await evalCommand(common);
+    return;
+  }
+  const { model, mmproj, contextSize, threads, ...load } = base;
+  await withDownloads(flags, async (hub) => {
+    await evalCommand({ ...common, model, mmproj, contextSize, threads, modelName: flags.modelName ?? modelLabel(model), load: { ...load, hub } });
+  });
+}
+
+/** The folder name for a model: its file name without .gguf, or the reference as given. */
+function modelLabel(model: string): string {
+  const base = model.split(/[\\/]/).pop() ?? model;
+  return base.replace(/\.gguf$/i, '').replace(/[:]/g, '_');
+}
+
+export function register(program: Command): void {
+  withImageFlags(withCommon(program.command('eval').description("score a model on VLMEvalKit's benchmarks (MCQ, Y/N, VQA), or re-score predictions")))
+    .option('--data <name|file.tsv...>', 'dataset names (MMStar, MMMU_DEV_VAL, ...) or local VLMEvalKit .tsv files')
+    .option('--work-dir <dir>', 'where predictions and scores go, as <dir>/<model>/<model>_<dataset>.tsv (default ./outputs)')
+    .option('--limit <n>', 'only the first n rows of each dataset (a quick look)')
+    .option('--parallel <n>', 'rows answered at once through the engine (default 4)')
+    .option('--model-name <name>', 'the model name in file names (default: from --model)')
+    .option('--score <predictions.tsv>', 're-score a predictions file (ours or VLMEvalKit\'s) instead of running a model')
+    .option('--skip-errors', 'record a failing row as an error and go on (as VLMEvalKit\'s SKIP_ERR=1)')
+    .addHelpText('after', `\nGreedy decoding; --max-tokens defaults to 512 as VLMEvalKit's SmolVLM builder; --ctx defaults to ${DEFAULTS.contextSize} per parallel row.`)
+    .action(run);
+}
