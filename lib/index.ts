@@ -37,3 +37,6 @@ export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
 export type { KnownModel } from './registry.js';
 export { pullModel, listCached, removeCached, hubCacheDir } from './hub.js';
 export type { HubOptions, DownloadProgress, ResolvedModel, CachedRepo } from './hub.js';
+export { createServer, smolvlmPlugin } from './server/lazy.js';
+export type { CreateServerOptions, ServerOptions, ServerStatus, SmolVLMPluginOptions } from './server/index.js';
+export type { RemotePolicy } from './net/index.js';

@@ -1,0 +1,30 @@
+/** `POST /v1/completions`: a raw prompt (special tokens parsed, text only), whole or streamed. */
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { admit, runGeneration } from '../generation.js';
+import { mapCompletion, Shapes, type CompletionBody } from '../openai.js';
+import { completionSchema } from '../schemas.js';
+
+export function completionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const route = '/v1/completions';
+  app.post<{ Body: CompletionBody }>(
+    route,
+    {
+      schema: { body: completionSchema },
+      bodyLimit: ctx.options.maxBodyBytes,
+      preParsing: async (request, reply, payload) => {
+        admit(ctx, request, reply);
+        return payload;
+      },
+    },
+    async (request, reply) => {
+      ctx.checkModel(request.body.model);
+      const model = ctx.requireModel();
+      const mapped = mapCompletion(request.body, {
+        defaultMaxTokens: ctx.options.defaultMaxTokens ?? model.info.contextSize,
+        imageIndex: () => undefined,
+      });
+      return runGeneration(ctx, request, reply, mapped, new Shapes('completion', ctx.modelId), route);
+    },
+  );
+}
