@@ -128,10 +128,14 @@ export async function runGeneration(ctx: ServerContext, request: FastifyRequest,
       image: { maxPixels: ctx.options.maxImagePixels },
     };
     stream = model.stream(generate);
+    // tokens count once per generation, aborted ones included, however the response ends
+    stream.result.then(
+      (r) => ctx.metrics?.usage(r),
+      (e) => e instanceof AbortError && e.result && ctx.metrics?.usage(e.result),
+    );
     iterator = stream[Symbol.asyncIterator]();
     first = await iterator.next();
   } catch (err) {
-    if (err instanceof AbortError && err.result) ctx.metrics?.usage(err.result);
     throw stopped(err, signal, ctx);
   }
   if (!first.done) ctx.metrics?.firstToken(route, (performance.now() - flight.started) / 1000);
@@ -141,10 +145,8 @@ export async function runGeneration(ctx: ServerContext, request: FastifyRequest,
     try {
       result = await stream.result;
     } catch (err) {
-      if (err instanceof AbortError && err.result) ctx.metrics?.usage(err.result);
       throw stopped(err, signal, ctx);
     }
-    ctx.metrics?.usage(result);
     const entries = mapped.logprobs ? await logprobEntries(model, result.tokens, result.logprobs) : undefined;
     return shapes.full(result, entries);
   }
@@ -159,12 +161,10 @@ export async function runGeneration(ctx: ServerContext, request: FastifyRequest,
         if (r.value.text.length > 0 || (lp && lp.length > 0)) yield sse(shapes.delta(r.value.text, includeUsage, lp));
       }
       const result = await stream.result;
-      ctx.metrics?.usage(result);
       yield sse(shapes.finish(result, includeUsage));
       if (includeUsage) yield sse(shapes.usage(result));
       yield 'data: [DONE]\n\n';
     } catch (err) {
-      if (err instanceof AbortError && err.result) ctx.metrics?.usage(err.result);
       const why = stopped(err, signal, ctx);
       if (why instanceof HttpError && why.status === 499) return; // nobody is listening
       if (!(why instanceof HttpError)) request.log.error(err);
