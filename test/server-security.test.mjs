@@ -137,3 +137,24 @@ test("with remote images allowed ('public'): 127.0.0.1, 10.x, 169.254.169.254 an
     await s.close();
   }
 });
+
+test('CORS: an allowed origin gets its headers, preflight needs no key; other origins none', async () => {
+  const s = await listen(vlm, { apiKey: 'k', cors: 'https://app.example' });
+  try {
+    const pre = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    assert.ok(pre.status === 204 || pre.status === 200, String(pre.status));
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example');
+    const get = await fetch(`${s.url}/v1/models`, { headers: { origin: 'https://app.example', authorization: 'Bearer k' } });
+    assert.equal(get.status, 200);
+    assert.equal(get.headers.get('access-control-allow-origin'), 'https://app.example');
+    const other = await fetch(`${s.url}/v1/models`, { headers: { origin: 'https://evil.example', authorization: 'Bearer k' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    const denied = await fetch(`${s.url}/v1/models`, { headers: { origin: 'https://app.example' } });
+    assert.equal(denied.status, 401);
+  } finally {
+    await s.close();
+  }
+});

@@ -52,7 +52,11 @@ export const smolvlmPlugin: FastifyPluginAsync<SmolVLMPluginOptions> = async (ap
     return parsed.json;
   });
 
-  if (options.cors !== undefined && options.cors !== false) await app.register(cors, { origin: options.cors });
+  if (options.cors !== undefined && options.cors !== false) {
+    // a list is matched per request (only a listed origin is echoed back); '*' or true allows any
+    const origin = options.cors === '*' ? true : typeof options.cors === 'string' ? [options.cors] : options.cors;
+    await app.register(cors, { origin });
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
