@@ -5,7 +5,7 @@
  *
  * Mapping: `max_completion_tokens` / `max_tokens` -> maxTokens; `temperature` (OpenAI's default
  * 1) and `top_p` (default 1) -> the same; `seed` -> seed (mod 2^32); `stop` -> stop;
- * llama-server's `top_k`, `min_p`, `repeat_penalty` -> the same. `frequency_penalty` and
+ * llama-server's `top_k`, `min_p`, `repeat_penalty`, `ignore_eos` -> the same. `frequency_penalty` and
  * `presence_penalty` other than 0 are refused (the sampler has a repeat penalty only, which is not
  * the same thing); `logprobs` gives the chosen token's log-probability, `top_logprobs` above 0 is
  * refused (the library does not return alternatives); `n` above 1, `response_format` other than
@@ -35,6 +35,7 @@ interface SamplingBody {
   top_k?: Nullable<number>;
   min_p?: Nullable<number>;
   repeat_penalty?: Nullable<number>;
+  ignore_eos?: Nullable<boolean>;
   seed?: Nullable<number>;
   stop?: Nullable<string | string[]>;
   frequency_penalty?: Nullable<number>;
@@ -108,6 +109,7 @@ function mapSampling(body: SamplingBody, maxTokens: Nullable<number>, ctx: MapCo
   if (body.top_k !== undefined && body.top_k !== null) out.topK = body.top_k;
   if (body.min_p !== undefined && body.min_p !== null) out.minP = body.min_p;
   if (body.repeat_penalty !== undefined && body.repeat_penalty !== null) out.repeatPenalty = body.repeat_penalty;
+  if (body.ignore_eos === true) out.ignoreEos = true;
   if (body.seed !== undefined && body.seed !== null) out.seed = ((body.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   if (stop && stop.length > 0) out.stop = stop;
   return out;

@@ -19,6 +19,7 @@ const sampling = {
   top_k: nullable({ type: 'integer', minimum: 0 }),
   min_p: nullable({ type: 'number', minimum: 0, maximum: 1 }),
   repeat_penalty: nullable({ type: 'number', minimum: 0.01, maximum: 100 }),
+  ignore_eos: nullable({ type: 'boolean' }),
   seed: nullable({ type: 'integer' }),
   stop,
   frequency_penalty: penalty,
