@@ -129,3 +129,28 @@ test('a client closing a stream mid-generation frees the slot: the next request 
     await one.dispose();
   }
 });
+
+test('max_tokens defaults to, and is capped at, a request\'s share of the context; past the timeout: 504', async () => {
+  const small = await loadTiny({ contextSize: 64, parallel: 2 }); // llama.cpp rounds the context up
+  const s = await listen(small);
+  try {
+    const share = Math.floor(small.info.contextSize / small.info.parallel);
+    for (const extra of [{}, { max_tokens: 1000 }]) {
+      const r = await post(s.url, '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'Hi' }], temperature: 0, ignore_eos: true, ...extra });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.usage.completion_tokens, share, JSON.stringify(extra));
+      assert.equal(r.json.choices[0].finish_reason, 'length');
+    }
+  } finally {
+    await s.close();
+    await small.dispose();
+  }
+  const slow = await listen(vlm, { timeoutMs: 300 });
+  try {
+    const r = await post(slow.url, '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'A long story.' }], max_tokens: 900, temperature: 0, ignore_eos: true });
+    assert.equal(r.status, 504, r.text);
+    assert.equal(r.json.error.code, 'timeout');
+  } finally {
+    await slow.close();
+  }
+});

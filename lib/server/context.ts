@@ -44,7 +44,12 @@ export interface ServerOptions {
   maxImageBytes?: number;
   /** Timeout of one remote image download in ms. Default 10000. */
   imageTimeoutMs?: number;
-  /** Tokens generated when a request names no max_tokens. Default: the context size (generation stops when it is full). */
+  /**
+   * Tokens generated when a request names no max_tokens. Default: a request's share of the
+   * context, `contextSize / parallel`. Every request's max_tokens is capped at that share too:
+   * the library reserves prompt + max_tokens cells of the shared KV cache before it admits a
+   * request, so one client asking for the whole context would run alone.
+   */
   defaultMaxTokens?: number;
   /** Worker threads parsing large bodies. Default min(2, cores). */
   bodyThreads?: number;
@@ -122,6 +127,11 @@ export class ServerContext {
         if (this.status === 'loading') this.status = 'failed';
       },
     );
+  }
+
+  /** A request's share of the context: the cap on max_tokens. */
+  maxTokensShare(model: SmolVLM): number {
+    return Math.max(1, Math.floor(model.info.contextSize / model.info.parallel));
   }
 
   /** The id requests must name. */

@@ -3,7 +3,8 @@
  * how each field maps, and a clear 400 for what is not), and results -> OpenAI's response and
  * stream chunk shapes (`chat.completion`, `chat.completion.chunk`, `text_completion`).
  *
- * Mapping: `max_completion_tokens` / `max_tokens` -> maxTokens; `temperature` (OpenAI's default
+ * Mapping: `max_completion_tokens` / `max_tokens` -> maxTokens (capped at a request's share of
+ * the context, contextSize / parallel, which is also the default); `temperature` (OpenAI's default
  * 1) and `top_p` (default 1) -> the same; `seed` -> seed (mod 2^32); `stop` -> stop;
  * llama-server's `top_k`, `min_p`, `repeat_penalty`, `ignore_eos` -> the same. `frequency_penalty` and
  * `presence_penalty` other than 0 are refused (the sampler has a repeat penalty only, which is not
@@ -86,6 +87,8 @@ export interface MappedRequest {
 export interface MapContext {
   /** maxTokens when the request names none. */
   defaultMaxTokens: number;
+  /** The most maxTokens may be (larger requests are capped: finish_reason 'length' says when it was reached). */
+  maxTokensCap: number;
   /** The decoded-image index an `image_url` stands for (body.ts), or undefined. */
   imageIndex(url: string): number | undefined;
 }
@@ -102,7 +105,7 @@ function mapSampling(body: SamplingBody, maxTokens: Nullable<number>, ctx: MapCo
   const stop = body.stop === undefined || body.stop === null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (stop?.some((s) => s.length === 0)) throw invalidParam('stop', 'stop strings must not be empty');
   const out: SamplingOptions = {
-    maxTokens: maxTokens ?? ctx.defaultMaxTokens,
+    maxTokens: Math.min(maxTokens ?? ctx.defaultMaxTokens, ctx.maxTokensCap),
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
   };

@@ -21,7 +21,8 @@ export function chatRoutes(app: FastifyInstance, ctx: ServerContext): void {
       ctx.checkModel(request.body.model);
       const model = ctx.requireModel();
       const mapped = mapChat(request.body, {
-        defaultMaxTokens: ctx.options.defaultMaxTokens ?? model.info.contextSize,
+        defaultMaxTokens: ctx.options.defaultMaxTokens ?? ctx.maxTokensShare(model),
+        maxTokensCap: ctx.maxTokensShare(model),
         imageIndex: (url) => ctx.body.imageIndex(url),
       });
       return runGeneration(ctx, request, reply, mapped, new Shapes('chat', ctx.modelId), route);

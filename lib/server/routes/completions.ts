@@ -21,7 +21,8 @@ export function completionRoutes(app: FastifyInstance, ctx: ServerContext): void
       ctx.checkModel(request.body.model);
       const model = ctx.requireModel();
       const mapped = mapCompletion(request.body, {
-        defaultMaxTokens: ctx.options.defaultMaxTokens ?? model.info.contextSize,
+        defaultMaxTokens: ctx.options.defaultMaxTokens ?? ctx.maxTokensShare(model),
+        maxTokensCap: ctx.maxTokensShare(model),
         imageIndex: () => undefined,
       });
       return runGeneration(ctx, request, reply, mapped, new Shapes('completion', ctx.modelId), route);
