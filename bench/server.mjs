@@ -35,7 +35,7 @@ const load = { model: files.model, mmproj: files.mmproj, threads: Number(values.
 if (values.child) {
   // the server side: `smolvlm serve` as the CLI runs it
   const { serveCommand } = await import('../dist/server/command.js');
-  await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024, quiet: true }, load);
+  await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024 }, load);
   process.exit(0);
 }
 

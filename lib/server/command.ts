@@ -5,6 +5,7 @@
  * is still running at once. The CLI parses its flags with commander and calls {@link serveCommand}.
  */
 import { isIP } from 'node:net';
+import type { Command } from 'commander';
 import { invalid } from '../errors.js';
 import { parseBytes } from '../memory.js';
 import { loadModel, type LoadModelOptions, type SmolVLM } from '../model.js';
@@ -41,7 +42,28 @@ export interface ServeFlags {
   metrics?: boolean;
   /** The model id clients name. Default: the model reference's name. */
   modelId?: string;
-  quiet?: boolean;
+}
+
+/**
+ * Adds the flags of {@link ServeFlags} to a commander command (the CLI adds the load flags of
+ * `describe` itself), so that `.action((flags) => serveCommand(flags, loadOptions(flags)))`.
+ */
+export function addServeOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <address>', 'interface to listen on; 0.0.0.0 exposes the server (default 127.0.0.1)')
+    .option('--port <n>', 'port; 0 picks a free one (default 8080)')
+    .option('--parallel <n>', 'requests decoded together (default 4)')
+    .option('--api-key <key>', 'require this key (Authorization: Bearer or x-api-key) on every route but /health')
+    .option('--api-key-file <file>', 'require one of the keys in this file, one per line')
+    .option('--cors <origins>', "allowed CORS origins, comma-separated, or '*'")
+    .option('--allow-remote-images', 'fetch http(s) image URLs from public hosts (never loopback or private addresses)')
+    .option('--max-body <size>', 'largest request body (default 20MB)')
+    .option('--max-images <n>', 'images per request (default 16)')
+    .option('--max-queue <n>', 'requests queued beyond the slots before 429 (default 64)')
+    .option('--timeout <duration>', 'per request, queueing included (default 600s)')
+    .option('--grace <duration>', 'on SIGTERM/SIGINT, time for requests in flight (default 30s)')
+    .option('--metrics', 'serve /metrics (Prometheus)')
+    .option('--model-id <id>', 'the model id clients name (default: the model reference)');
 }
 
 /** Where the command writes and which signals it handles (tests replace them). */
