@@ -270,3 +270,27 @@ test('data: URLs of a non-image type are refused before decoding', async () => {
   assert.equal(r.json.error.code, 'invalid_image_url');
   assert.ok(readFileSync(images.square).length > 0);
 });
+
+test('smolvlmPlugin mounts the routes under a prefix in an existing app; its auth stays its own', async () => {
+  const { default: Fastify } = await import('fastify');
+  const { smolvlmPlugin } = await import('../dist/index.js');
+  const app = Fastify();
+  app.get('/mine', async () => ({ mine: true }));
+  app.post('/echo', async (request) => request.body);
+  await app.register(smolvlmPlugin, { model: vlm, prefix: '/ai', apiKey: 'k', metrics: true });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${app.server.address().port}`;
+  try {
+    assert.deepEqual(await (await fetch(`${url}/mine`)).json(), { mine: true });
+    assert.deepEqual(await (await fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":"5"}' })).json(), { a: '5' });
+    assert.equal((await fetch(`${url}/ai/health`)).status, 200);
+    assert.equal((await fetch(`${url}/ai/v1/models`)).status, 401);
+    const r = await client(`${url}/ai`, 'k').chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, temperature: 0 });
+    assert.equal(r.usage.completion_tokens, 2);
+    const m = await metrics(`${url}/ai`, { authorization: 'Bearer k' });
+    assert.equal(sample(m, 'smolvlm_http_requests_total', { route: '/ai/v1/chat/completions', status: '200' }), 1);
+    assert.equal(m.smolvlm_request_duration_seconds.metrics[0].buckets['+Inf'], '1', 'the prefixed generation route is timed');
+  } finally {
+    await app.close();
+  }
+});

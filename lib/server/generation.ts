@@ -102,7 +102,7 @@ const sse = (o: object) => `data: ${JSON.stringify(o)}\n\n`;
  * Runs a mapped request and answers it. Call from a route handler whose `preParsing` ran
  * {@link admit}. Resolves with the body (non-streaming) or after handing the reply a stream.
  */
-export async function runGeneration(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, mapped: MappedRequest, shapes: Shapes, route: string): Promise<unknown> {
+export async function runGeneration(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, mapped: MappedRequest, shapes: Shapes): Promise<unknown> {
   const flight = flights.get(request);
   if (!flight) throw new Error('runGeneration without admission');
   const { signal } = flight.controller;
@@ -138,7 +138,7 @@ export async function runGeneration(ctx: ServerContext, request: FastifyRequest,
   } catch (err) {
     throw stopped(err, signal, ctx);
   }
-  if (!first.done) ctx.metrics?.firstToken(route, (performance.now() - flight.started) / 1000);
+  if (!first.done) ctx.metrics?.firstToken(request.routeOptions.url ?? 'unmatched', (performance.now() - flight.started) / 1000);
 
   if (!mapped.stream) {
     let result: GenerateResult;

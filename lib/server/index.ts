@@ -29,8 +29,6 @@ export interface CreateServerOptions extends ServerOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-const GENERATION_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
-
 /**
  * The server's routes as a fastify plugin (encapsulated: its auth, body parser, validator and error
  * handler apply to its routes only). Register it with a `prefix` to mount it under a path.
@@ -60,12 +58,13 @@ export const smolvlmPlugin: FastifyPluginAsync<SmolVLMPluginOptions> = async (ap
 
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    const config = request.routeOptions.config as { public?: boolean; generation?: boolean } | undefined;
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.writableFinished ? reply.statusCode : 499;
-      ctx.metrics?.request(route, status, (performance.now() - started) / 1000, GENERATION_ROUTES.has(route));
+      ctx.metrics?.request(route, status, (performance.now() - started) / 1000, config?.generation === true);
     });
-    if (!ctx.keys || request.method === 'OPTIONS' || (request.routeOptions.config as { public?: boolean })?.public) return;
+    if (!ctx.keys || request.method === 'OPTIONS' || config?.public) return;
     ctx.keys.check(request.headers);
   });
 

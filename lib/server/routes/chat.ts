@@ -6,12 +6,12 @@ import { mapChat, Shapes, type ChatBody } from '../openai.js';
 import { chatSchema } from '../schemas.js';
 
 export function chatRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const route = '/v1/chat/completions';
   app.post<{ Body: ChatBody }>(
-    route,
+    '/v1/chat/completions',
     {
       schema: { body: chatSchema },
       bodyLimit: ctx.options.maxBodyBytes,
+      config: { generation: true },
       preParsing: async (request, reply, payload) => {
         admit(ctx, request, reply);
         return payload;
@@ -25,7 +25,7 @@ export function chatRoutes(app: FastifyInstance, ctx: ServerContext): void {
         maxTokensCap: ctx.maxTokensShare(model),
         imageIndex: (url) => ctx.body.imageIndex(url),
       });
-      return runGeneration(ctx, request, reply, mapped, new Shapes('chat', ctx.modelId), route);
+      return runGeneration(ctx, request, reply, mapped, new Shapes('chat', ctx.modelId));
     },
   );
 }

@@ -6,12 +6,12 @@ import { mapCompletion, Shapes, type CompletionBody } from '../openai.js';
 import { completionSchema } from '../schemas.js';
 
 export function completionRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const route = '/v1/completions';
   app.post<{ Body: CompletionBody }>(
-    route,
+    '/v1/completions',
     {
       schema: { body: completionSchema },
       bodyLimit: ctx.options.maxBodyBytes,
+      config: { generation: true },
       preParsing: async (request, reply, payload) => {
         admit(ctx, request, reply);
         return payload;
@@ -25,7 +25,7 @@ export function completionRoutes(app: FastifyInstance, ctx: ServerContext): void
         maxTokensCap: ctx.maxTokensShare(model),
         imageIndex: () => undefined,
       });
-      return runGeneration(ctx, request, reply, mapped, new Shapes('completion', ctx.modelId), route);
+      return runGeneration(ctx, request, reply, mapped, new Shapes('completion', ctx.modelId));
     },
   );
 }
