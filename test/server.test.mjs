@@ -294,3 +294,12 @@ test('smolvlmPlugin mounts the routes under a prefix in an existing app; its aut
     await app.close();
   }
 });
+
+test("image_url.detail 'low' encodes the image as one tile, as tiling: false does", async () => {
+  const url = dataUrl(images.landscape);
+  const part = (detail) => [{ role: 'user', content: [{ type: 'image_url', image_url: { url, ...(detail ? { detail } : {}) } }, { type: 'text', text: 'What?' }] }];
+  const [auto, low] = await Promise.all([undefined, 'low'].map((detail) => openai.chat.completions.create({ model, messages: part(detail), max_tokens: 1, temperature: 0 })));
+  const direct = await vlm.generate({ messages: [{ role: 'user', content: [{ type: 'image', image: images.landscape, tiling: false }, { type: 'text', text: 'What?' }] }], maxTokens: 1 });
+  assert.equal(low.usage.prompt_tokens_details.image_tokens, direct.usage.imageTokens);
+  assert.ok(low.usage.prompt_tokens_details.image_tokens < auto.usage.prompt_tokens_details.image_tokens);
+});
