@@ -1,5 +1,5 @@
 /**
- * The `smolvlm` command: describe, chat, pull, models, rm, info, bench, eval (one file each here).
+ * The `smolvlm` command: describe, chat, pull, models, rm, info, bench, eval, serve (one file each here).
  * Exit codes: 0 success, 1 other failure, 2 usage, 3 model missing, 4 bad image, 5 out of memory.
  */
 import { Command, CommanderError } from 'commander';
@@ -12,6 +12,7 @@ import { register as info } from './info.js';
 import { register as models } from './models.js';
 import { register as pull } from './pull.js';
 import { register as rm } from './rm.js';
+import { register as serve } from './serve.js';
 
 export { EXIT };
 
@@ -32,7 +33,7 @@ export function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
-  for (const register of [describe, chat, pull, models, rm, info, bench, evaluate]) register(p);
+  for (const register of [describe, chat, pull, models, rm, info, bench, evaluate, serve]) register(p);
   return p;
 }
 
