@@ -7,21 +7,33 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeLoadError } from './errors.js';
 
+/**
+ * Every field of the objects below is required: native code keeps no defaults (they live in JS)
+ * and answers a missing or mistyped field with ERR_INTERNAL naming it.
+ */
 export interface NativeLoadOptions {
   model: string;
-  mmproj?: string;
-  gpuLayers?: number;
-  useMmap?: boolean;
-  useMlock?: boolean;
-  mmprojGpu?: boolean;
-  /** false: the CPU alone (no GPU compute buffers either). Default true. */
-  useGpu?: boolean;
-  threads?: number;
-  imageMinTokens?: number;
-  imageMaxTokens?: number;
-  flashAttn?: number;
-  warmup?: boolean;
-  imageCacheBytes?: number;
+  /** '' = text only. */
+  mmproj: string;
+  /** -1 = all. */
+  gpuLayers: number;
+  /** 'auto': llama.cpp's choice (mmap unless a device cannot map files). */
+  useMmap: boolean | 'auto';
+  useMlock: boolean;
+  mmprojGpu: boolean;
+  /** false: the CPU alone (no GPU compute buffers either). */
+  useGpu: boolean;
+  /** >= 1 */
+  threads: number;
+  /** -1 = the projector's own. */
+  imageMinTokens: number;
+  /** -1 = the projector's own. */
+  imageMaxTokens: number;
+  /** -1 auto, 0 off, 1 on. */
+  flashAttn: number;
+  warmup: boolean;
+  /** >= 0; 0 disables the cache. */
+  imageCacheBytes: number;
 }
 
 export interface ImageCacheStats {
@@ -67,44 +79,52 @@ export interface NativeModelInfo {
 }
 
 export interface NativeEngineOptions {
-  contextSize?: number;
-  batchSize?: number;
-  ubatchSize?: number;
-  parallel?: number;
-  threads?: number;
-  threadsBatch?: number;
-  flashAttn?: number;
-  typeK?: number;
-  typeV?: number;
+  contextSize: number;
+  batchSize: number;
+  ubatchSize: number;
+  parallel: number;
+  threads: number;
+  threadsBatch: number;
+  /** -1 auto, 0 off, 1 on. */
+  flashAttn: number;
+  /** ggml type ids of the KV cache. */
+  typeK: number;
+  typeV: number;
 }
 
 export interface NativeGenerateParams {
   prompt: string;
-  addSpecial?: boolean;
-  parseSpecial?: boolean;
-  maxTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  repeatLastN?: number;
-  seed?: number;
-  ignoreEos?: boolean;
-  stop?: string[];
-  tokens?: boolean;
-  logprobs?: boolean;
+  addSpecial: boolean;
+  parseSpecial: boolean;
+  /** >= 1 */
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  /** Already resolved: -1 (the whole context) is sent as the context size. */
+  repeatLastN: number;
+  /** uint32 */
+  seed: number;
+  ignoreEos: boolean;
+  /** Possibly empty. */
+  stop: string[];
+  tokens: boolean;
+  logprobs: boolean;
 }
 
 export interface NativeImage {
+  /** RGB8 pixels, width * height * 3 bytes. */
   data: Uint8Array;
   width: number;
   height: number;
-  id?: string;
-  /** Scale the longest side to this before tiling (native checks the range). */
-  longestEdge?: number;
+  /** Content id for the image cache; '' = none (not cached). */
+  id: string;
+  /** Scale the longest side to this before tiling; 0 = the projector's default (native checks the range). */
+  longestEdge: number;
   /** false: the overview only, no tiles. */
-  tiling?: boolean;
+  tiling: boolean;
 }
 
 export interface NativeDone {

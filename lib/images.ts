@@ -121,7 +121,7 @@ async function download(url: URL, options: ImageOptions): Promise<Buffer> {
 }
 
 /** Decodes one input to RGB8 with a SHA-256 content id. */
-export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<NativeImage> {
+export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<Omit<NativeImage, 'longestEdge' | 'tiling'>> {
   const background = options.background ?? '#ffffff';
   const limitInputPixels = options.maxPixels ?? 0x3fff * 0x3fff;
   if (input instanceof URL || (typeof input === 'string' && /^(https?|data|file):/i.test(input))) {

@@ -323,15 +323,15 @@ function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): { load: 
   return {
     load: {
       model: options.model,
-      mmproj: options.mmproj,
+      mmproj: options.mmproj ?? '',
       gpuLayers,
-      useMmap: options.useMmap,
-      useMlock: options.useMlock,
+      useMmap: options.useMmap ?? 'auto',
+      useMlock: options.useMlock ?? false,
       mmprojGpu: options.projectorOnGpu ?? true,
       useGpu: gpu !== false,
       threads,
-      imageMinTokens: options.imageMinTokens,
-      imageMaxTokens: options.imageMaxTokens,
+      imageMinTokens: options.imageMinTokens ?? -1,
+      imageMaxTokens: options.imageMaxTokens ?? -1,
       flashAttn,
       warmup: options.warmup ?? true,
       imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? 32 * 1024 * 1024,
@@ -342,6 +342,7 @@ function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): { load: 
       batchSize: options.batchSize ?? 2048,
       ubatchSize: options.ubatchSize ?? 512,
       threads,
+      threadsBatch: threads,
       flashAttn,
       typeK: kv,
       typeV: kv,
@@ -551,14 +552,14 @@ export class SmolVLM implements AsyncDisposable {
       parseSpecial: true,
       maxTokens: request.maxTokens ?? 512,
       temperature: request.temperature ?? 0,
-      topK: request.topK,
-      topP: request.topP,
-      minP: request.minP,
-      repeatPenalty: request.repeatPenalty,
-      repeatLastN: request.repeatLastN === -1 ? this.info.contextSize : request.repeatLastN,
+      topK: request.topK ?? 40,
+      topP: request.topP ?? 0.95,
+      minP: request.minP ?? 0.05,
+      repeatPenalty: request.repeatPenalty ?? 1,
+      repeatLastN: request.repeatLastN === -1 ? this.info.contextSize : request.repeatLastN ?? 64,
       seed: request.seed ?? Math.floor(Math.random() * 0xffffffff),
       ignoreEos: request.ignoreEos ?? false,
-      stop: request.stop,
+      stop: request.stop ?? [],
       tokens: request.tokens ?? false,
       logprobs: request.logprobs ?? false,
     };
@@ -638,10 +639,10 @@ export class SmolVLM implements AsyncDisposable {
           const longestEdge = part.longestEdge ?? request.image?.longestEdge;
           const tiling = part.tiling ?? request.image?.tiling;
           const where = `image ${i + 1}`;
-          if (longestEdge !== undefined && !Number.isInteger(longestEdge)) throw invalid(`${where}: longestEdge must be an integer number of pixels`);
+          if (longestEdge !== undefined && !(Number.isInteger(longestEdge) && longestEdge > 0)) throw invalid(`${where}: longestEdge must be a positive integer number of pixels`);
           if (tiling !== undefined && typeof tiling !== 'boolean') throw invalid(`${where}: tiling must be a boolean`);
           const decoded = await decodeImage(part.image, { signal: request.signal, ...request.image });
-          return { ...decoded, ...(longestEdge !== undefined ? { longestEdge } : {}), ...(tiling !== undefined ? { tiling } : {}) };
+          return { ...decoded, longestEdge: longestEdge ?? 0, tiling: tiling ?? true };
         }),
       );
       return { prompt, images };

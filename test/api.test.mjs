@@ -77,7 +77,10 @@ test('a prebuilt folder loads through node-gyp-build alone (PREBUILDS_ONLY)', as
   const code = `
     const addon = require('node-gyp-build')(${JSON.stringify(pkg)});
     const info = addon.backendInfo();
-    addon.loadModel({ model: ${JSON.stringify(model)} }).promise.then((m) => {
+    // the raw addon: every NativeLoadOptions field is required (lib/binding.ts)
+    const load = { model: ${JSON.stringify(model)}, mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: false,
+      useGpu: false, threads: 1, imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 0 };
+    addon.loadModel(load).promise.then((m) => {
       console.log(info.dir === ${JSON.stringify(join(pkg, 'prebuilds', `${process.platform}-${process.arch}`))}, info.cpuVariant, m.info().vocabSize);
       return m.dispose();
     });
