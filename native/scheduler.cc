@@ -245,7 +245,8 @@ bool Scheduler::Admit(std::shared_ptr<Request> &req) {
     }
   }
   const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
-  const int32_t want = std::min(n_ctx, req->n_prompt + req->params.max_tokens);
+  // in 64 bits: maxTokens may be as large as INT32_MAX
+  const int32_t want = static_cast<int32_t>(std::min<int64_t>(n_ctx, static_cast<int64_t>(req->n_prompt) + req->params.max_tokens));
   if (reserved_ + want > n_ctx && !Active().empty()) {
     waiting_ = req;
     return false;

@@ -103,3 +103,17 @@ test('countTokens reports the prompt size, images included, before generating', 
   const textOnly = await vlm.countTokens({ messages: userMessage(null, 'Hello') });
   assert.equal(textOnly.image, 0);
 });
+
+test('maxTokens as large as the API allows (2^31 - 1) runs until the context is full', async () => {
+  const small = await loadTiny({ contextSize: 256 });
+  try {
+    const huge = await small.generate({ prompt: 'Hello', maxTokens: 0x7fffffff });
+    const capped = await small.generate({ prompt: 'Hello', maxTokens: 100_000 });
+    assert.equal(huge.finishReason, 'length');
+    assert.ok(huge.usage.completionTokens > 200, `${huge.usage.completionTokens} tokens: the reservation did not overflow`);
+    assert.deepEqual(huge.usage, capped.usage);
+    assert.equal(huge.text, capped.text);
+  } finally {
+    await small.dispose();
+  }
+});
