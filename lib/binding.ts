@@ -18,7 +18,8 @@ export interface NativeLoadOptions {
   mmproj: string;
   /** -1 = all. */
   gpuLayers: number;
-  useMmap: boolean;
+  /** 'auto': llama.cpp's choice (mmap unless a device cannot map files). */
+  useMmap: boolean | 'auto';
   useMlock: boolean;
   mmprojGpu: boolean;
   /** false: the CPU alone (no GPU compute buffers either). */

@@ -25,7 +25,8 @@ export const DEFAULTS = Object.freeze({
   projectorOnGpu: true,
   flashAttention: 'auto',
   kvCacheType: 'f16',
-  useMmap: true,
+  /** llama.cpp's choice: mmap, unless a device cannot map files (integrated GPUs, OpenCL). */
+  useMmap: 'auto' as boolean | 'auto',
   useMlock: false,
   warmup: true,
   imageCacheBytes: 32 * 1024 * 1024,
@@ -141,7 +142,7 @@ export function validateSampling(request: GenerateRequest): void {
 
 /** Checks one image's resolution settings; `where` names the image in the message. */
 export function validateResolution(where: string, { longestEdge, tiling }: ImageResolution): void {
-  if (longestEdge !== undefined && !Number.isInteger(longestEdge)) throw invalid(`${where}: longestEdge must be an integer number of pixels`);
+  if (longestEdge !== undefined && !(Number.isInteger(longestEdge) && longestEdge > 0)) throw invalid(`${where}: longestEdge must be a positive integer number of pixels`);
   if (tiling !== undefined && typeof tiling !== 'boolean') throw invalid(`${where}: tiling must be a boolean`);
 }
 

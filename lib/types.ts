@@ -218,7 +218,7 @@ export interface LoadModelOptions {
   flashAttention?: 'auto' | boolean;
   /** KV cache element type; `q8_0` halves its memory. Default: DEFAULTS.kvCacheType (`'f16'`). */
   kvCacheType?: KvCacheType;
-  /** Memory-map the weights. Default: DEFAULTS.useMmap (true). */
+  /** Memory-map the weights. Default: llama.cpp's choice (mmap, unless a device cannot map files). */
   useMmap?: boolean;
   /** Lock the weights in RAM. Default: DEFAULTS.useMlock (false). */
   useMlock?: boolean;

@@ -1,4 +1,5 @@
-// Per-environment state (the main thread and each worker thread have their own).
+// Per-environment state (the main thread and each worker thread have their own): the classes'
+// constructors, which jobs use to build a Model or an Engine when they settle.
 #pragma once
 #include <napi.h>
 

@@ -1,6 +1,6 @@
-// Typed errors crossing the native boundary. Codes are stable API, mirrored by lib/errors.ts.
+// Typed errors. Codes are stable API, mirrored by lib/errors.ts. No Napi here: these are thrown on
+// any thread (jobs, the engine thread) and turned into JS errors on the JS thread by js.h.
 #pragma once
-#include <napi.h>
 #include <stdexcept>
 #include <string>
 
@@ -19,26 +19,13 @@ inline constexpr const char *DISPOSED = "ERR_DISPOSED";
 inline constexpr const char *INVALID_ARGUMENT = "ERR_INVALID_ARGUMENT";
 inline constexpr const char *IMAGE_INVALID = "ERR_IMAGE_INVALID";
 inline constexpr const char *OUT_OF_MEMORY = "ERR_OUT_OF_MEMORY";
-inline constexpr const char *INTERNAL = "ERR_INTERNAL";
+inline constexpr const char *INTERNAL = "ERR_INTERNAL";                    // our bug (e.g. a malformed native option)
 }  // namespace code
 
-/** A failure with a stable code; thrown on worker threads, turned into a JS Error on the JS thread. */
+/** A failure with a stable code. */
 struct Error : std::runtime_error {
   std::string code;
   Error(std::string code_, const std::string &message) : std::runtime_error(message), code(std::move(code_)) {}
 };
-
-inline Napi::Error ToJsError(Napi::Env env, const std::string &code, const std::string &message) {
-  Napi::Error err = Napi::Error::New(env, message);
-  err.Set("code", Napi::String::New(env, code));
-  return err;
-}
-
-inline Napi::Error ToJsError(Napi::Env env, const Error &e) { return ToJsError(env, e.code, e.what()); }
-
-/** Throws an ERR_INVALID_ARGUMENT JS error from the JS thread. */
-[[noreturn]] inline void ThrowInvalid(Napi::Env env, const std::string &message) {
-  throw ToJsError(env, code::INVALID_ARGUMENT, message);
-}
 
 }  // namespace smolvlm

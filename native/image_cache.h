@@ -20,12 +20,17 @@ class ImageCache {
     size_t bytes = 0, entries = 0, max_bytes = 0;
   };
 
+  // Every method is [sync] and thread-safe (one mutex, held for a map operation).
   explicit ImageCache(size_t max_bytes) : max_bytes_(max_bytes) {}
   /** nullptr on a miss (counted), or when disabled (max 0: nothing is counted as a hit). */
   Embedding Get(const std::string &key);
+  /** Keeps `embd` under `key` (an empty key: not cacheable), evicting the least recently used. */
   void Put(const std::string &key, std::vector<float> embd);
+  /** Counts tiles the vision encoder encoded (stats). */
   void CountEncodes(uint64_t n);
+  /** Resizes (0 disables), evicting what no longer fits. */
   void SetMaxBytes(size_t max_bytes);
+  /** Drops every entry (the counters stay). */
   void Clear();
   Stats stats();
 

@@ -11,10 +11,11 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3, None = 4 };
 void Install();
 /** [sync] Lines at or above `level` are written to stderr. */
 void SetLevel(Level level);
+/** [sync] 'debug' | 'info' | 'warn' | 'error' | 'none' ('silent'); `fallback` for anything else. */
 Level ParseLevel(const std::string &name, Level fallback);
-/** Clears the calling thread's captured error text. */
+/** [sync, any thread] Clears the calling thread's captured error text. */
 void ClearLastError();
-/** The calling thread's error/warning lines since the last clear, trimmed. */
+/** [sync, any thread] The calling thread's error/warning lines since the last clear, trimmed. */
 std::string LastError();
 
 }  // namespace smolvlm::log

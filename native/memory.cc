@@ -1,30 +1,17 @@
 #include "memory.h"
 
-#include <map>
-
-#include "engine.h"
 #include "errors.h"
-#include "jobs.h"
+#include "gguf_check.h"
 #include "llama-ext.h"  // llama_get_memory_breakdown: what llama.cpp's own --fit uses
 #include "log.h"
-#include "model.h"
 
 namespace smolvlm::memory {
 namespace {
 
-const char *TypeName(ggml_backend_dev_t dev) {
-  switch (ggml_backend_dev_type(dev)) {
-    case GGML_BACKEND_DEVICE_TYPE_CPU: return "cpu";
-    case GGML_BACKEND_DEVICE_TYPE_GPU: return "gpu";
-    case GGML_BACKEND_DEVICE_TYPE_IGPU: return "igpu";
-    default: return "accel";
-  }
-}
-
 DeviceBytes Describe(ggml_backend_dev_t dev) {
   DeviceBytes d;
   d.device = ggml_backend_dev_name(dev);
-  d.type = TypeName(dev);
+  d.type = ggml_backend_dev_type(dev);
   ggml_backend_dev_memory(dev, &d.free, &d.total);
   return d;
 }
@@ -33,7 +20,7 @@ DeviceBytes Host() {
   ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
   DeviceBytes d = cpu ? Describe(cpu) : DeviceBytes{};
   d.device = "CPU";
-  d.type = "cpu";
+  d.type = GGML_BACKEND_DEVICE_TYPE_CPU;
   return d;
 }
 
@@ -70,60 +57,25 @@ std::vector<DeviceBytes> Projector(const std::string &mmproj_path, mtmd_context_
   return out;
 }
 
-Napi::Array ToJs(Napi::Env env, const std::vector<DeviceBytes> &devices) {
-  Napi::Array a = Napi::Array::New(env, devices.size());
-  for (size_t i = 0; i < devices.size(); i++) {
-    const DeviceBytes &d = devices[i];
-    Napi::Object o = Napi::Object::New(env);
-    auto num = [&](size_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
-    o.Set("device", d.device);
-    o.Set("type", d.type);
-    o.Set("model", num(d.model));
-    o.Set("context", num(d.context));
-    o.Set("compute", num(d.compute));
-    o.Set("free", num(d.free));
-    o.Set("total", num(d.total));
-    a.Set(static_cast<uint32_t>(i), o);
+Report Estimate(const LoadOptions &lo, const EngineOptions &eo) {
+  GgufFile text, proj;
+  CheckModelFiles(lo, text, proj);
+  llama_model_params mp = ModelParams(lo);
+  mp.no_alloc = true;  // metadata only: simulate every allocation
+  mp.load_mode = LLAMA_LOAD_MODE_NONE;
+  log::ClearLastError();
+  llama_model *model = llama_model_load_from_file(lo.model_path.c_str(), mp);
+  if (!model) throw Error(code::MODEL_INVALID, "failed to read model " + lo.model_path + ": " + log::LastError());
+  llama_context *ctx = llama_init_from_model(model, ContextParams(eo));
+  if (!ctx) {
+    llama_model_free(model);
+    throw Error(code::OUT_OF_MEMORY, "a context of " + std::to_string(eo.n_ctx) + " tokens cannot be created: " + log::LastError());
   }
-  return a;
-}
-
-Napi::Object ToJs(Napi::Env env, const Report &r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("devices", ToJs(env, r.devices));
-  o.Set("projector", ToJs(env, r.projector));
-  o.Set("layers", r.layers);
-  return o;
-}
-
-Napi::Value Estimate(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) ThrowInvalid(env, "estimateMemory(loadOptions, engineOptions) expected");
-  const LoadOptions lo = ReadLoadOptions(info[0].As<Napi::Object>());
-  const EngineOptions eo = ReadEngineOptions(info[1].As<Napi::Object>());
-  if (lo.model_path.empty()) ThrowInvalid(env, "estimateMemory: options.model is required");
-  auto report = std::make_shared<Report>();
-  return RunOffThread(
-      env, "smolvlm:estimate",
-      [lo, eo, report] {
-        ValidateModelFiles(lo);
-        llama_model_params mp = ModelParams(lo);
-        mp.no_alloc = true;  // metadata only: simulate every allocation
-        mp.load_mode = LLAMA_LOAD_MODE_NONE;
-        log::ClearLastError();
-        llama_model *model = llama_model_load_from_file(lo.model_path.c_str(), mp);
-        if (!model) throw Error(code::MODEL_INVALID, "failed to read model " + lo.model_path + ": " + log::LastError());
-        llama_context *ctx = llama_init_from_model(model, ContextParams(eo));
-        if (!ctx) {
-          llama_model_free(model);
-          throw Error(code::OUT_OF_MEMORY, "a context of " + std::to_string(eo.n_ctx) + " tokens cannot be created: " + log::LastError());
-        }
-        *report = Breakdown(ctx, model);
-        llama_free(ctx);
-        llama_model_free(model);
-        if (!lo.mmproj_path.empty()) report->projector = Projector(lo.mmproj_path, ProjectorParams(lo));
-      },
-      [report](Napi::Env env) -> Napi::Value { return ToJs(env, *report); });
+  Report report = Breakdown(ctx, model);
+  llama_free(ctx);
+  llama_model_free(model);
+  if (!lo.mmproj_path.empty()) report.projector = Projector(lo.mmproj_path, ProjectorParams(lo));
+  return report;
 }
 
 }  // namespace smolvlm::memory

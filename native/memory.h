@@ -1,19 +1,18 @@
 // Memory accounting from llama.cpp's own buffers: the live breakdown of a context, and the
-// allocation-free dry run (no_alloc) that estimates it before anything is loaded.
+// allocation-free dry run (no_alloc) that estimates a load before anything is allocated.
 #pragma once
-#include <napi.h>
-
 #include <string>
 #include <vector>
 
 #include "llama.h"
 #include "mtmd.h"
+#include "options.h"
 
 namespace smolvlm::memory {
 
 struct DeviceBytes {
   std::string device;  // ggml device name; "CPU" for host memory
-  std::string type;    // cpu | gpu | igpu | accel
+  enum ggml_backend_dev_type type = GGML_BACKEND_DEVICE_TYPE_CPU;
   size_t model = 0, context = 0, compute = 0;  // weights, KV cache, compute buffers
   size_t free = 0, total = 0;                  // the device's memory now
 };
@@ -28,11 +27,11 @@ struct Report {
 Report Breakdown(const llama_context *ctx, const llama_model *model);
 /** [blocking] The projector's weights + compute buffers per device, by mtmd's dry run. */
 std::vector<DeviceBytes> Projector(const std::string &mmproj_path, mtmd_context_params params);
-
-Napi::Object ToJs(Napi::Env env, const Report &r);
-Napi::Array ToJs(Napi::Env env, const std::vector<DeviceBytes> &devices);
-
-/** [async] estimateMemory(loadOptions, engineOptions) -> Promise<report>; allocates nothing. */
-Napi::Value Estimate(const Napi::CallbackInfo &info);
+/**
+ * [blocking] What loading `load` and creating an engine with `engine` would allocate, from
+ * llama.cpp's and mtmd's dry runs; allocates nothing. Throws Error (file checks, ERR_MODEL_INVALID,
+ * ERR_OUT_OF_MEMORY).
+ */
+Report Estimate(const LoadOptions &load, const EngineOptions &engine);
 
 }  // namespace smolvlm::memory

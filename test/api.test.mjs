@@ -77,7 +77,10 @@ test('a prebuilt folder loads through node-gyp-build alone (PREBUILDS_ONLY)', as
   const code = `
     const addon = require('node-gyp-build')(${JSON.stringify(pkg)});
     const info = addon.backendInfo();
-    addon.loadModel({ model: ${JSON.stringify(model)} }).promise.then((m) => {
+    // the raw addon: every NativeLoadOptions field is required (lib/binding.ts)
+    const load = { model: ${JSON.stringify(model)}, mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: false,
+      useGpu: false, threads: 1, imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 0 };
+    addon.loadModel(load).promise.then((m) => {
       console.log(info.dir === ${JSON.stringify(join(pkg, 'prebuilds', `${process.platform}-${process.arch}`))}, info.cpuVariant, m.info().vocabSize);
       return m.dispose();
     });
@@ -99,4 +102,18 @@ test('countTokens reports the prompt size, images included, before generating', 
   assert.ok(counted.image > 0 && counted.text > 0);
   const textOnly = await vlm.countTokens({ messages: userMessage(null, 'Hello') });
   assert.equal(textOnly.image, 0);
+});
+
+test('maxTokens as large as the API allows (2^31 - 1) runs until the context is full', async () => {
+  const small = await loadTiny({ contextSize: 256 });
+  try {
+    const huge = await small.generate({ prompt: 'Hello', maxTokens: 0x7fffffff });
+    const capped = await small.generate({ prompt: 'Hello', maxTokens: 100_000 });
+    assert.equal(huge.finishReason, 'length');
+    assert.ok(huge.usage.completionTokens > 200, `${huge.usage.completionTokens} tokens: the reservation did not overflow`);
+    assert.deepEqual(huge.usage, capped.usage);
+    assert.equal(huge.text, capped.text);
+  } finally {
+    await small.dispose();
+  }
 });

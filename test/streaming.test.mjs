@@ -1,11 +1,8 @@
 // Streaming: deltas add up to the final text, characters are never split, text arrives early.
+// (TextStream itself, the UTF-8 and stop-string logic, is unit-tested in test/unit/text-stream.test.mjs.)
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
-
-const require = createRequire(import.meta.url);
-const addon = require('node-gyp-build')(new URL('..', import.meta.url).pathname);
 
 let vlm, images;
 before(async () => {
@@ -49,28 +46,6 @@ test('multi-byte UTF-8 split across tokens arrives intact', async () => {
   assert.equal(text, result.text);
   assert.equal(text, await vlm.detokenize(tokens), 'same as decoding all bytes at once');
   assert.ok(/[^\x00-\x7F]/.test(text), 'the answer has non-ASCII characters');
-});
-
-test('native text stream: UTF-8 boundaries and stop strings', () => {
-  const bytes = Buffer.from('héllo 😀 wörld, 日本');
-  // every byte its own piece: the worst case
-  const pieces = [...bytes].map((b) => Buffer.from([b]));
-  const { chunks, stopped } = addon._testTextStream(pieces, []);
-  assert.equal(stopped, -1);
-  for (const c of chunks) assert.ok(!c.toString('utf8').includes('\uFFFD'), `chunk ${c.toString('hex')} is whole characters`);
-  assert.deepEqual(Buffer.concat(chunks), bytes);
-
-  const stop = addon._testTextStream(['Hello wo', 'rld! More'].map((s) => Buffer.from(s)), ['world']);
-  assert.equal(stop.stopped, 1);
-  assert.equal(Buffer.concat(stop.chunks).toString(), 'Hello ');
-  assert.equal(stop.chunks[0].toString(), 'Hello ', 'the possible start of a stop string is held back');
-
-  const notStop = addon._testTextStream(['Hello wo', 'nderful'].map((s) => Buffer.from(s)), ['world']);
-  assert.equal(Buffer.concat(notStop.chunks).toString(), 'Hello wonderful');
-
-  const invalid = addon._testTextStream([Buffer.from([0xe4, 0xb8]), Buffer.from('A')], []);
-  assert.equal(invalid.chunks[0].length, 0, 'an incomplete character waits');
-  assert.equal(Buffer.concat(invalid.chunks).toString('hex'), 'e4b841', 'invalid bytes are released as they are');
 });
 
 test('stop strings end generation and are not part of the text', async () => {

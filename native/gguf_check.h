@@ -1,0 +1,43 @@
+// The model and projector files, checked before llama.cpp sees them: its asserts on a missing,
+// foreign, truncated or mismatched file would end the process. Also the GGUF metadata reads the
+// loader needs (llama.cpp exposes a projector's header only through gguf).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "gguf.h"
+#include "options.h"
+
+namespace smolvlm {
+
+/** A GGUF header (metadata only, no tensor data). */
+class GgufFile {
+ public:
+  GgufFile() = default;
+  ~GgufFile();
+  GgufFile(const GgufFile &) = delete;
+  GgufFile &operator=(const GgufFile &) = delete;
+  /** [blocking] Reads the header of `path`; ERR_MODEL_INVALID when truncated or corrupt. */
+  void Open(const std::string &path, const char *what);
+  /** [sync] A string value; empty when missing or not a string. */
+  std::string Str(const char *key) const;
+  /** [sync] A (u)int32 value; -1 when missing or of another type. */
+  int64_t U32(const char *key) const;
+  /** [sync] Whether the header has `key` (of any type). */
+  bool Has(const char *key) const;
+
+ private:
+  gguf_context *ctx_ = nullptr;
+};
+
+/**
+ * [blocking] Checks the model file (and the projector, when `opt` names one) and reads their
+ * headers into `text` and `proj`. Throws Error: ERR_MODEL_NOT_FOUND, ERR_MODEL_UNREADABLE,
+ * ERR_NOT_GGUF, ERR_MODEL_INVALID, ERR_PROJECTOR_MISMATCH.
+ */
+void CheckModelFiles(const LoadOptions &opt, GgufFile &text, GgufFile &proj);
+
+/** [blocking] Bytes of the file at `path`; 0 when it cannot be read. */
+uint64_t FileSize(const std::string &path);
+
+}  // namespace smolvlm

@@ -1,0 +1,36 @@
+// The sampler chain of a request, and the log-probability of a sampled token.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "llama.h"
+
+namespace smolvlm {
+
+/** Sampling settings as JS sent them (lib/binding.ts NativeGenerateParams). */
+struct SamplingParams {
+  float temperature = 0.f;  // 0 = greedy
+  int32_t top_k = 0;
+  float top_p = 0.f;
+  float min_p = 0.f;
+  float repeat_penalty = 0.f;  // 1 = off
+  int32_t repeat_last_n = 0;
+  uint32_t seed = 0;
+  bool ignore_eos = false;  // end-of-generation tokens get -inf (benchmarks, fixed lengths)
+};
+
+struct SamplerFree {
+  void operator()(llama_sampler *s) const { llama_sampler_free(s); }
+};
+using SamplerPtr = std::unique_ptr<llama_sampler, SamplerFree>;
+
+/**
+ * [sync] The chain for `p`, in llama.cpp's usual order: logit bias (ignoreEos), repeat penalty,
+ * then greedy at temperature 0, else top-k, top-p, min-p, temperature and a seeded draw.
+ */
+SamplerPtr MakeSampler(const llama_vocab *vocab, const SamplingParams &p);
+
+/** [sync] log p(t) under the softmax of `logits` (n_vocab of them). */
+float LogProb(const float *logits, int32_t n_vocab, llama_token t);
+
+}  // namespace smolvlm

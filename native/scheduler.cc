@@ -1,0 +1,473 @@
+// One file for the engine thread's whole loop (over 400 lines for that reason): admission, the
+// batched step, image encodes, sampling and finishing share the slots and KV reservations, and
+// read best in the order the thread runs them.
+#include "scheduler.h"
+
+#include <algorithm>
+#include <set>
+
+#include "errors.h"
+#include "log.h"
+#include "mtmd-helper.h"
+#include "tokens.h"
+
+namespace smolvlm {
+namespace {
+
+void BatchAdd(llama_batch &b, llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
+  b.token[b.n_tokens] = t;
+  b.pos[b.n_tokens] = pos;
+  b.n_seq_id[b.n_tokens] = 1;
+  b.seq_id[b.n_tokens][0] = seq;
+  b.logits[b.n_tokens] = logits;
+  b.n_tokens++;
+}
+
+// Every live scheduler, so that exit paths that skip finalizers can still stop their threads
+// before static destructors unload the code they run.
+std::mutex g_schedulers_mu;
+std::set<Scheduler *> g_schedulers;
+
+// llama.cpp's abort callback: the scheduler stops, or the batch serves one request, now aborted.
+struct AbortFlags {
+  const std::atomic<bool> *stop;
+  const Request *const *sole;
+};
+
+bool AbortDecode(void *ud) {
+  auto *flags = static_cast<AbortFlags *>(ud);
+  if (flags->stop->load()) return true;
+  const Request *sole = *flags->sole;
+  return sole != nullptr && sole->aborted.load();
+}
+
+}  // namespace
+
+Scheduler::Scheduler(std::shared_ptr<ModelHandle> model, EngineOptions opt, const void *owner)
+    : model_(std::move(model)), opt_(opt), owner_(owner) {
+  const llama_context_params cp = ContextParams(opt_);
+  log::ClearLastError();
+  ctx_ = llama_init_from_model(model_->model, cp);
+  if (!ctx_) {
+    std::string why = log::LastError();
+    throw Error(code::OUT_OF_MEMORY, "failed to create a context of " + std::to_string(opt_.n_ctx) + " tokens" +
+                                         (why.empty() ? "" : ": " + why));
+  }
+  if (llama_n_batch(ctx_) < opt_.n_parallel) {
+    const uint32_t n_batch = llama_n_batch(ctx_);
+    llama_free(ctx_);
+    throw Error(code::INVALID_ARGUMENT, "parallel (" + std::to_string(opt_.n_parallel) + ") must not exceed the batch size (" +
+                                            std::to_string(n_batch) + "): each step decodes one token per sequence");
+  }
+  AttachThreadpool(cp.n_threads);
+  n_ctx_ = llama_n_ctx(ctx_);
+  opt_.n_batch = llama_n_batch(ctx_);
+  memory_ = memory::Breakdown(ctx_, model_->model);
+  batch_ = llama_batch_init(static_cast<int32_t>(opt_.n_batch), 0, 1);
+  slots_.resize(opt_.n_parallel);
+  std::lock_guard<std::mutex> lock(g_schedulers_mu);
+  g_schedulers.insert(this);
+}
+
+void Scheduler::AttachThreadpool(int n_threads) {
+  ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  if (!cpu) return;
+  ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+  using NewFn = ggml_threadpool *(*)(ggml_threadpool_params *);
+  auto new_fn = reinterpret_cast<NewFn>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+  threadpool_free_ = reinterpret_cast<void (*)(ggml_threadpool *)>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+  if (!new_fn || !threadpool_free_) return;
+  ggml_threadpool_params tpp = ggml_threadpool_params_default(n_threads);
+  threadpool_ = new_fn(&tpp);
+  if (threadpool_) llama_attach_threadpool(ctx_, threadpool_, nullptr);
+}
+
+Scheduler::~Scheduler() {
+  Stop();
+  std::lock_guard<std::mutex> lock(g_schedulers_mu);
+  g_schedulers.erase(this);
+}
+
+void Scheduler::StopAll(const void *owner) {
+  std::lock_guard<std::mutex> lock(g_schedulers_mu);
+  for (Scheduler *s : g_schedulers)
+    if (s->owner_ == owner) s->Stop();
+}
+
+void Scheduler::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Scheduler::Submit(std::shared_ptr<Request> req) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      req->events->Finish({"abort", code::DISPOSED, "engine is disposed"});
+      return;
+    }
+    live_[req->id] = req;
+    queue_.push_back(std::move(req));
+  }
+  cv_.notify_one();
+}
+
+bool Scheduler::Abort(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) return false;
+  it->second->aborted = true;
+  cv_.notify_one();
+  return true;
+}
+
+void Scheduler::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    stop_flag_ = true;
+    // also cuts short an image encode in progress (the projector watches the request's flag)
+    for (auto &[id, r] : live_) r->aborted = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (ctx_) {
+    llama_batch_free(batch_);
+    llama_free(ctx_);
+    ctx_ = nullptr;
+  }
+  if (threadpool_) {
+    threadpool_free_(threadpool_);
+    threadpool_ = nullptr;
+  }
+}
+
+void Scheduler::Forget(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.erase(id);
+}
+
+std::vector<std::shared_ptr<Request>> Scheduler::Active() const {
+  std::vector<std::shared_ptr<Request>> out;
+  for (const auto &s : slots_)
+    if (s) out.push_back(s);
+  return out;
+}
+
+void Scheduler::Run() {
+  AbortFlags abort_flags{&stop_flag_, &sole_};
+  llama_set_abort_callback(ctx_, AbortDecode, &abort_flags);
+  for (;;) {
+    std::vector<std::shared_ptr<Request>> dropped;  // aborted while queued
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || waiting_ || !Active().empty(); });
+      if (stopping_) break;
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        if ((*it)->aborted) {
+          dropped.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto &r : dropped) {
+      r->events->Finish({"abort", code::ABORTED, "generation aborted before it started"});
+      Forget(r->id);
+    }
+    try {
+      Iterate();
+    } catch (const std::exception &e) {
+      // Never let an exception end the process from this thread: fail what was in flight.
+      const bool oom = dynamic_cast<const std::bad_alloc *>(&e) != nullptr;
+      for (auto &s : Active()) Finish(*s, "abort", oom ? code::OUT_OF_MEMORY : code::INTERNAL, e.what());
+    }
+  }
+  // Disposal: everything still pending ends with ERR_DISPOSED.
+  std::deque<std::shared_ptr<Request>> rest;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rest.swap(queue_);
+  }
+  if (waiting_) rest.push_front(waiting_);
+  waiting_.reset();
+  for (auto &s : Active()) Finish(*s, "abort", code::DISPOSED, "engine disposed during generation");
+  for (auto &r : rest) r->events->Finish({"abort", code::DISPOSED, "engine disposed before the request started"});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_.clear();
+  }
+  llama_set_abort_callback(ctx_, nullptr, nullptr);
+}
+
+void Scheduler::Iterate() {
+  // Admit as many queued requests as slots and KV reservations allow.
+  for (;;) {
+    std::shared_ptr<Request> next = waiting_;
+    if (!next) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty()) break;
+      next = queue_.front();
+      queue_.pop_front();
+    }
+    if (!Admit(next)) break;
+  }
+  for (auto &s : Active()) {
+    if (s->aborted) Finish(*s, "abort", code::ABORTED, "generation aborted");
+  }
+  if (!Active().empty()) Step();
+}
+
+// Tokenizes and reserves KV cells. Returns false when the request must wait for room.
+bool Scheduler::Admit(std::shared_ptr<Request> &req) {
+  if (req->aborted) {
+    if (waiting_ == req) waiting_.reset();
+    req->events->Finish({"abort", code::ABORTED, "generation aborted before it started"});
+    Forget(req->id);
+    return true;
+  }
+  auto free_slot = std::find(slots_.begin(), slots_.end(), nullptr);
+  if (free_slot == slots_.end()) {
+    waiting_ = req;
+    return false;
+  }
+  if (!req->prepared) {
+    req->t_start = Clock::now();
+    req->prepared = true;
+    try {
+      Prepare(*req);
+    } catch (const Error &e) {
+      if (waiting_ == req) waiting_.reset();
+      req->events->Finish({"abort", e.code, e.what()});
+      Forget(req->id);
+      return true;
+    }
+  }
+  const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
+  // in 64 bits: maxTokens may be as large as INT32_MAX
+  const int32_t want = static_cast<int32_t>(std::min<int64_t>(n_ctx, static_cast<int64_t>(req->n_prompt) + req->params.max_tokens));
+  if (reserved_ + want > n_ctx && !Active().empty()) {
+    waiting_ = req;
+    return false;
+  }
+  waiting_.reset();
+  req->reservation = want;
+  reserved_ += want;
+  req->sampler = MakeSampler(model_->vocab(), req->params.sampling);
+  *free_slot = req;
+  return true;
+}
+
+void Scheduler::Prepare(Request &req) {
+  const RequestParams &p = req.params;
+  req.prompt = TokenizePrompt(model_->vocab(), model_->projector.get(), p.prompt, p.add_special, p.parse_special, req.images);
+  req.images.clear();  // the chunks hold the preprocessed pixels now
+  req.n_prompt = req.prompt.n_tokens;
+  req.n_image_tokens = req.prompt.n_image_tokens;
+  // the engine's own invariants: a decode needs a token, and logits come from a text token
+  if (req.n_prompt == 0) throw Error(code::INVALID_ARGUMENT, "the prompt is empty");
+  if (req.prompt.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
+  if (req.n_prompt >= static_cast<int32_t>(n_ctx_)) {
+    throw Error(code::CONTEXT_FULL, "the prompt is " + std::to_string(req.n_prompt) + " tokens, the context holds " +
+                                        std::to_string(n_ctx_) + ": shorten it or raise contextSize");
+  }
+}
+void Scheduler::Step() {
+  llama_batch &b = batch_;
+  b.n_tokens = 0;
+  const int32_t cap = static_cast<int32_t>(opt_.n_batch);
+  struct Entry { Request *req; int32_t index; };
+  std::vector<Entry> outputs;
+  std::vector<std::pair<Request *, int32_t>> advanced;  // prompt tokens added per request
+  Request *media = nullptr;
+
+  // One decode token for each generating slot.
+  for (size_t s = 0; s < slots_.size(); s++) {
+    Request *r = slots_[s].get();
+    if (!r || !r->generating) continue;
+    outputs.push_back({r, b.n_tokens});
+    BatchAdd(b, r->last_token, r->n_past, static_cast<llama_seq_id>(s), true);
+  }
+  // Prompt tokens of prefilling slots, as far as the batch has room.
+  for (size_t s = 0; s < slots_.size() && b.n_tokens < cap; s++) {
+    Request *r = slots_[s].get();
+    if (!r || r->generating) continue;
+    const Prompt::Segment &seg = r->prompt.segments[r->segment];
+    if (seg.media) {
+      if (!media) media = r;
+      continue;
+    }
+    const bool last_segment = r->segment + 1 == r->prompt.segments.size();
+    int32_t added = 0;
+    while (r->offset + added < seg.tokens.size() && b.n_tokens < cap) {
+      const bool is_last = last_segment && r->offset + added + 1 == seg.tokens.size();
+      if (is_last) outputs.push_back({r, b.n_tokens});
+      BatchAdd(b, seg.tokens[r->offset + added], r->n_past + added, static_cast<llama_seq_id>(s), is_last);
+      added++;
+    }
+    advanced.push_back({r, added});
+  }
+
+  if (b.n_tokens > 0) {
+    // Only a batch that serves a single request may be cut short by that request's abort.
+    Request *first = outputs.empty() ? (advanced.empty() ? nullptr : advanced[0].first) : outputs[0].req;
+    bool single = true;
+    for (auto &o : outputs) single &= o.req == first;
+    for (auto &a : advanced) single &= a.first == first;
+    sole_ = single ? first : nullptr;
+    // A batch with prompt tokens can take a while: deliver what the generating slots hold.
+    if (!advanced.empty())
+      for (auto &o : outputs)
+        if (o.req->generating) o.req->events->Flush();
+    int32_t rc = llama_decode(ctx_, b);
+    sole_ = nullptr;
+    if (rc != 0) {
+      const bool aborted = rc == 2 && !stop_flag_;
+      for (auto &s : Active()) {
+        bool involved = false;
+        for (auto &o : outputs) involved |= o.req == s.get();
+        for (auto &a : advanced) involved |= a.first == s.get();
+        if (!involved) continue;
+        if (aborted && s->aborted) Finish(*s, "abort", code::ABORTED, "generation aborted");
+        else if (!stop_flag_) Finish(*s, "abort", code::INTERNAL, "llama_decode failed with code " + std::to_string(rc));
+      }
+      return;
+    }
+    for (auto &[r, n] : advanced) {
+      r->n_past += n;
+      r->offset += n;
+      if (r->offset == r->prompt.segments[r->segment].tokens.size()) {
+        r->segment++;
+        r->offset = 0;
+      }
+    }
+    for (auto &o : outputs) {
+      if (!o.req->generating) {
+        o.req->generating = true;
+      } else {
+        o.req->n_past += 1;
+      }
+      Sample(*o.req, o.index);
+    }
+  }
+
+  // At most one image (run of consecutive image chunks) per step, so generating slots keep going.
+  // An encode takes seconds: deliver what the others have generated first.
+  if (media) {
+    for (auto &s : slots_)
+      if (s) s->events->Flush();
+    EncodeMedia(*media);
+  }
+}
+
+// Encodes the run of image chunks at the request's current segment and decodes their embeddings
+// into its sequence, exactly as llama-mtmd-cli does (mtmd_batch, then
+// mtmd_helper_decode_image_chunk). Tiles found in the model's image cache skip the encoder.
+void Scheduler::EncodeMedia(Request &req) {
+  const llama_seq_id seq = static_cast<llama_seq_id>(std::find_if(slots_.begin(), slots_.end(), [&](auto &s) { return s.get() == &req; }) - slots_.begin());
+  Projector &projector = *model_->projector;
+  ImageCache &cache = model_->image_cache;
+  std::vector<ImageCache::Embedding> cached;
+  mtmd::batch_ptr mbatch;
+  size_t end = req.segment, n_encode = 0;
+  for (; end < req.prompt.segments.size() && req.prompt.segments[end].media; end++) {
+    const Prompt::Segment &seg = req.prompt.segments[end];
+    cached.push_back(cache.Get(seg.cache_key));
+    if (cached.back()) continue;
+    if (!mbatch) mbatch.reset(mtmd_batch_init(projector.ctx()));
+    int32_t rc = mtmd_batch_add_chunk(mbatch.get(), seg.media);
+    if (rc != 0 && n_encode > 0) {  // batch full or incompatible: the rest goes next step
+      cached.pop_back();
+      break;
+    }
+    if (rc != 0) {
+      Finish(req, "abort", code::INTERNAL, "cannot encode image chunk (mtmd_batch_add_chunk: " + std::to_string(rc) + ")");
+      return;
+    }
+    n_encode++;
+  }
+  if (n_encode > 0) {
+    const MtmdResult r = projector.Encode(mbatch.get(), req.aborted);
+    req.encode_ms += r.ms;
+    cache.CountEncodes(n_encode);
+    if (req.aborted || stop_flag_) {
+      if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image encoding");
+      return;
+    }
+    if (r.rc != 0) {
+      Finish(req, "abort", code::IMAGE_INVALID, "image encoding failed: " + r.why);
+      return;
+    }
+  }
+  const size_t n_embd = static_cast<size_t>(llama_model_n_embd_inp(model_->model));
+  for (size_t i = 0; req.segment < end; req.segment++, i++) {
+    const Prompt::Segment &seg = req.prompt.segments[req.segment];
+    const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), seg.media);
+    if (!cached[i]) {
+      const size_t n = n_embd * mtmd_input_chunk_get_n_tokens(seg.media);
+      cache.Put(seg.cache_key, std::vector<float>(embd, embd + n));
+    }
+    llama_pos new_n_past = req.n_past;
+    sole_ = &req;
+    // the helper only reads the embeddings
+    int32_t rc = mtmd_helper_decode_image_chunk(projector.ctx(), ctx_, seg.media, const_cast<float *>(embd), req.n_past, seq,
+                                                static_cast<int32_t>(opt_.n_batch), &new_n_past, nullptr, nullptr);
+    sole_ = nullptr;
+    if (req.aborted || stop_flag_) {
+      if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image prefill");
+      return;
+    }
+    if (rc != 0) {
+      Finish(req, "abort", code::INTERNAL, "decoding image embeddings failed (" + std::to_string(rc) + ")");
+      return;
+    }
+    req.n_past = new_n_past;
+  }
+  req.offset = 0;
+}
+
+void Scheduler::Sample(Request &req, int32_t index) {
+  const llama_vocab *vocab = model_->vocab();
+  const llama_token t = llama_sampler_sample(req.sampler.get(), ctx_, index);
+  if (req.n_generated == 0) req.t_first = Clock::now();
+  req.n_generated++;
+  if (llama_vocab_is_eog(vocab, t)) {
+    req.n_generated--;  // the end-of-generation token is not part of the answer
+    Finish(req, "stop");
+    return;
+  }
+  std::optional<float> logprob;
+  if (req.params.want_logprobs) logprob = LogProb(llama_get_logits_ith(ctx_, index), llama_vocab_n_tokens(vocab), t);
+  bool stopped = false;
+  std::string delta = req.stream.Push(Piece(vocab, t), stopped);
+  req.events->Delta(delta, req.params.want_tokens ? std::optional<int32_t>(t) : std::nullopt, logprob);
+  if (stopped) {
+    Finish(req, "stop");
+  } else if (req.n_generated >= req.params.max_tokens) {
+    Finish(req, "length");
+  } else if (req.n_prompt + req.n_generated > req.reservation) {  // no KV cell left to decode it
+    Finish(req, "length");
+  } else {
+    req.last_token = t;
+  }
+}
+
+void Scheduler::Finish(Request &req, const std::string &reason, const char *err_code, const std::string &err_msg) {
+  std::string rest = req.stream.Flush();
+  if (!rest.empty()) req.events->Delta(rest, std::nullopt, std::nullopt);
+  req.events->Finish(req.Summary(reason, err_code, err_msg, Clock::now()));
+  std::shared_ptr<Request> keep;  // `req` outlives its slot until it is forgotten
+  for (auto &s : slots_) {
+    if (s.get() == &req) {
+      llama_memory_seq_rm(llama_get_memory(ctx_), static_cast<llama_seq_id>(&s - slots_.data()), -1, -1);
+      reserved_ -= req.reservation;
+      req.reservation = 0;
+      keep = std::move(s);
+      break;
+    }
+  }
+  Forget(req.id);
+}
+
+}  // namespace smolvlm
