@@ -47,6 +47,8 @@ class Scheduler {
 
  private:
   void AttachThreadpool(int n_threads);
+  /** [engine thread] Lets the pool's threads sleep now instead of spinning for work. */
+  void PauseThreadpool();
   void Run();
   void Iterate();  // one round: admit, reap aborted, step
   bool Admit(std::shared_ptr<Request> &req);
@@ -69,6 +71,7 @@ class Scheduler {
   // and joins its worker threads for every graph, i.e. for every generated token.
   ggml_threadpool *threadpool_ = nullptr;
   void (*threadpool_free_)(ggml_threadpool *) = nullptr;
+  void (*threadpool_pause_)(ggml_threadpool *) = nullptr;
   std::thread thread_;
 
   std::mutex mu_;

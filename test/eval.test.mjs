@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { evalCommand, evaluate, score } from '../dist/index.js';
+import { evalCommand } from '../dist/eval/command.js';
+import { evaluate, score } from '../dist/index.js';
 import { ensureFixture, loadTiny, root, tempDir, THREADS } from './helpers.mjs';
 
 const dir = tempDir();

@@ -19,7 +19,8 @@ import { datasetMessage, promptStyleFor, renderPrompt, SMOL_TEMPLATES } from './
 import { pyStrip } from './pylike.js';
 import { scoreColumns, scoreCsv, scoreTable, type Scores } from './score/index.js';
 import { isNA, Table } from './table.js';
-import { readTsv, requireColumns, resolveImageRows, rowImages, tableText, writeAtomic, type TsvFile } from './tsv.js';
+import { readTsv, requireColumns, resolveImageRows, rowImages, tableText, type TsvFile } from './tsv.js';
+import { writeAtomic } from '../fs.js';
 
 /** VLMEvalKit's marker of a failed inference (`SKIP_ERR=1`); such rows are run again on resume. */
 export const FAIL_MSG = 'Failed to obtain answer';

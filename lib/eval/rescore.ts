@@ -8,7 +8,8 @@ import { invalid } from '../errors.js';
 import { customDataset, KNOWN_DATASETS, knownDataset, type DatasetSpec, type DownloadFn } from './datasets.js';
 import { openDataset } from './evaluate.js';
 import { scoreCsv, scoreTable, type Scores } from './score/index.js';
-import { readTsv, writeAtomic } from './tsv.js';
+import { readTsv } from './tsv.js';
+import { writeAtomic } from '../fs.js';
 
 export interface ScoreOptions {
   /** The predictions TSV (columns `index`, `prediction`, and the dataset's). */

@@ -5,7 +5,7 @@
  * VLMEvalKit's `dump` writes them (`to_csv(sep='\t', quoting=csv.QUOTE_ALL)`), atomically.
  */
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse, type Options as ParseOptions } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
@@ -219,14 +219,3 @@ export function tableText(columns: readonly string[], rows: readonly (readonly (
   });
 }
 
-/** Writes a file through a temporary name and a rename, so it is never seen half-written. */
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}

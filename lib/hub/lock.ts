@@ -8,7 +8,7 @@ import { unlinkSync } from 'node:fs';
 import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fsFailure, pause } from './failures.js';
-import { sizeOf, tmpName } from './fs.js';
+import { sizeOf, tmpName } from '../fs.js';
 import type { Progress } from './progress.js';
 
 const LOCK_POLL_MS = 200;

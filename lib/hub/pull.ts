@@ -5,7 +5,7 @@
 import { remoteCommit, remoteFiles, resolveUrl } from './api.js';
 import { context, type Ctx } from './context.js';
 import { isTransient, throwIfAborted } from './failures.js';
-import { sizeOf } from './fs.js';
+import { sizeOf } from '../fs.js';
 import { resolveCached } from './offline.js';
 import { Progress } from './progress.js';
 import { repoArgs } from './refs.js';

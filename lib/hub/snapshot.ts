@@ -12,7 +12,7 @@ import { copyFile, link, mkdir, readdir, readFile, readlink, rename, rm, stat, s
 import { basename, dirname, join, relative } from 'node:path';
 import { truthy } from './context.js';
 import { fsFailure } from './failures.js';
-import { TMP_SUFFIX, tmpName, writeAtomic } from './fs.js';
+import { TMP_SUFFIX, tmpName, writeAtomic } from '../fs.js';
 import { HEX40, OID_RE, repoFolder } from './refs.js';
 import type { RepoFile } from './select.js';
 import type { HubFile } from '../types.js';

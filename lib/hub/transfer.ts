@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { DownloadError } from '../errors.js';
 import type { Ctx } from './context.js';
 import { aborted, fsFailure, isTransient, pause, retryable, shown, throwIfAborted } from './failures.js';
-import { sizeOf } from './fs.js';
+import { sizeOf } from '../fs.js';
 import { discard, failure, httpGet, statusError, Watchdog } from './http.js';
 import { tryLock, waitForOther, type Lock } from './lock.js';
 import type { Progress } from './progress.js';

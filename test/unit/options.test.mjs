@@ -12,7 +12,7 @@ const MiB = 1024 * 1024;
 
 // The boundary contract: each field and its JS type.
 const LOAD_FIELDS = {
-  model: 'string', mmproj: 'string', gpuLayers: 'int', useMmap: 'boolean', useMlock: 'boolean', mmprojGpu: 'boolean', useGpu: 'boolean',
+  model: 'string', mmproj: 'string', gpuLayers: 'int', useMmap: 'mmap', useMlock: 'boolean', mmprojGpu: 'boolean', useGpu: 'boolean',
   threads: 'int', imageMinTokens: 'int', imageMaxTokens: 'int', flashAttn: 'int', warmup: 'boolean', imageCacheBytes: 'number',
 };
 const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int' };
@@ -27,7 +27,7 @@ function assertShape(obj, fields, what) {
   for (const [k, type] of Object.entries(fields)) {
     const v = obj[k];
     const ok = type === 'int' ? Number.isInteger(v) : type === 'number' ? Number.isFinite(v) : type === 'array' ? Array.isArray(v)
-      : type === 'bytes' ? v instanceof Uint8Array : typeof v === type;
+      : type === 'bytes' ? v instanceof Uint8Array : type === 'mmap' ? typeof v === 'boolean' || v === 'auto' : typeof v === type;
     assert.ok(ok, `${what}.${k} is a ${type}, got ${String(v)}`);
   }
 }
@@ -46,7 +46,7 @@ describe('DEFAULTS', () => {
       },
       {
         contextSize: 4096, parallel: 1, batchSize: 2048, ubatchSize: 512, maxTokens: 512, temperature: 0, topK: 40, topP: 0.95, minP: 0.05,
-        repeatPenalty: 1, repeatLastN: 64, imageCacheBytes: 32 * MiB, useMmap: true, useMlock: false, projectorOnGpu: true, warmup: true,
+        repeatPenalty: 1, repeatLastN: 64, imageCacheBytes: 32 * MiB, useMmap: 'auto', useMlock: false, projectorOnGpu: true, warmup: true,
         flashAttention: 'auto', kvCacheType: 'f16',
       },
     );
@@ -66,7 +66,7 @@ describe('load options -> native', () => {
     assertShape(engine, ENGINE_FIELDS, 'engine');
     const threads = availableParallelism();
     assert.deepEqual(load, {
-      model: 'm.gguf', mmproj: '', gpuLayers: 0, useMmap: true, useMlock: false, mmprojGpu: true, useGpu: true, threads,
+      model: 'm.gguf', mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: true, useGpu: true, threads,
       imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB,
     });
     assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1 });
@@ -267,7 +267,8 @@ describe('generate request -> native', () => {
   test('image resolution checks', () => {
     validateResolution('image 1', {});
     validateResolution('image 1', { longestEdge: 512, tiling: false });
-    assert.throws(() => validateResolution('image 2', { longestEdge: 51.2 }), invalid(/^image 2: longestEdge must be an integer number of pixels$/));
+    assert.throws(() => validateResolution('image 2', { longestEdge: 51.2 }), invalid(/^image 2: longestEdge must be a positive integer number of pixels$/));
+    assert.throws(() => validateResolution('image 3', { longestEdge: 0 }), invalid(/^image 3: longestEdge must be a positive integer number of pixels$/));
     assert.throws(() => validateResolution('image 3', { tiling: 'no' }), invalid(/^image 3: tiling must be a boolean$/));
   });
 });

@@ -119,7 +119,7 @@ describe('the errors users see', () => {
 
   test('bad resolution settings name the image', async () => {
     const r = (extra) => ({ messages: [{ role: 'user', content: [{ type: 'image', image: raw(1, 1) }, { type: 'image', image: raw(1, 1), ...extra }] }] });
-    await assert.rejects(prepareRequest(r({ longestEdge: 10.5 }), fakeModel()), invalid(/^image 2: longestEdge must be an integer number of pixels$/));
+    await assert.rejects(prepareRequest(r({ longestEdge: 10.5 }), fakeModel()), invalid(/^image 2: longestEdge must be a positive integer number of pixels$/));
     await assert.rejects(prepareRequest(r({ tiling: 'off' }), fakeModel()), invalid(/^image 2: tiling must be a boolean$/));
   });
 

@@ -1,6 +1,6 @@
 /**
- * Small file-system steps the cache is built from: a file's size (or none), temporary names that
- * readers of the cache skip, and atomic writes.
+ * Small file-system steps the hub cache and the eval outputs are built from: a file's size (or
+ * none), temporary names that readers of the cache skip, and atomic writes (never seen half-written).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
