@@ -7,11 +7,11 @@
 
 import { mark } from './protocol.mjs';
 import { caseRng } from './prng.mjs';
-import { CLASSES, loadClass } from './classes/index.mjs';
+import { CLASSES, INTERNAL_CLASSES, loadClass } from './classes/index.mjs';
 import { kit } from './kit.mjs';
 
 const [cls, seedArg, indexArg] = process.argv.slice(2);
-if (!CLASSES.includes(cls)) throw new Error(`unknown class '${cls}' (one of ${CLASSES.join(', ')})`);
+if (!CLASSES.includes(cls) && !INTERNAL_CLASSES.includes(cls)) throw new Error(`unknown class '${cls}' (one of ${CLASSES.join(', ')})`);
 const seed = Number(seedArg);
 const index = Number(indexArg);
 const context = JSON.parse(process.env.SMOLVLM_FUZZ_CONTEXT ?? '{}');
@@ -33,6 +33,7 @@ mark({
 let settled;
 let error;
 try {
+  k.phase('run');
   await c.run(k);
   settled = 'resolve';
 } catch (err) {
@@ -46,7 +47,7 @@ mark({
   settled,
   error,
   extra: Object.keys(k.extras()).length ? k.extras() : undefined,
-  lastPhase: k.lastPhase(),
+  lastPhase: settled === 'resolve' ? 'done' : k.failedIn() ?? k.lastPhase(),
   ms: Math.round(performance.now() - started),
   maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
 });

@@ -47,18 +47,19 @@ export function classify(run) {
   const info = run.markers.find((m) => m.t === 'case');
   const done = run.markers.find((m) => m.t === 'done');
   const phases = run.markers.filter((m) => m.t === 'phase');
-  const phase = done ? (run.signal || run.code || run.exitTimedOut ? 'exit' : done.lastPhase) : phases.at(-1)?.phase ?? (info ? 'start' : 'generate-case');
+  const phase = done ? ((run.signal || run.code || run.exitTimedOut) && !done.extra?.selfKilled ? 'exit' : done.lastPhase) : phases.at(-1)?.phase ?? (info ? 'start' : 'generate-case');
   const extra = done?.extra ?? {};
   const detail = { exitCode: run.code, signal: run.signal, error: done?.error, extra: done?.extra, ms: done?.ms, maxRssMB: done?.maxRssMB };
   const native = nativeReason(run.stderr);
 
-  if (run.signal && !run.timedOut && !run.exitTimedOut) {
+  const selfKilled = done?.extra?.selfKilled && run.signal === 'SIGKILL';
+  if (run.signal && !run.timedOut && !run.exitTimedOut && !selfKilled) {
     return { outcome: 'crash', phase, reason: `${run.signal}${native ? `: ${native}` : ''}`, detail };
   }
   if (run.timedOut) return { outcome: 'hang', phase, reason: 'timed out', detail };
   if (run.exitTimedOut) return { outcome: 'hang', phase: 'exit', reason: 'did not exit after the case settled (a handle or thread kept it alive)', detail };
   if (!done && run.code === UNSETTLED_TLA) return { outcome: 'hang', phase, reason: 'a promise never settled (unsettled top-level await)', detail };
-  if (run.code !== 0) {
+  if (run.code !== 0 && !selfKilled) {
     const why = native ?? jsReason(run.stderr) ?? 'no message';
     return { outcome: 'crash', phase, reason: `exit ${run.code}${done ? ' after reporting' : ''}: ${why}`, detail };
   }

@@ -16,6 +16,8 @@ const STDERR_KEEP = 16 * 1024;
  * Each child's data-segment limit (RLIMIT_DATA, through util-linux's prlimit where it exists):
  * a case that would allocate tens of GB on a shared machine fails its allocation instead. V8's
  * and WebAssembly's address-space reservations are not data, so Node runs normally under it.
+ * Thread stacks are data too: the soft stack limit (the default pthread stack size) goes down to
+ * 2 MiB so that a case starting a thousand threads measures the threads, not the cap.
  */
 export const DEFAULT_MEMORY_CAP_MB = 8192;
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
@@ -26,10 +28,11 @@ export const caseId = (cls, seed, index) => `${cls}:${seed}:${index}`;
 /**
  * Runs one case.
  * @param {{ cls: string, seed: number, index: number, timeoutMs: number, fixtures: object,
- *   keep?: string, backtrace?: boolean, echo?: boolean, memoryCapMB?: number }} options `echo`
- *   copies the child's output to ours as it comes (for `--case`); `memoryCapMB` 0 = no cap
+ *   keep?: string, backtrace?: boolean, echo?: boolean, memoryCapMB?: number, exitGraceMs?: number }}
+ *   options `echo` copies the child's output to ours as it comes (for `--case`); `memoryCapMB`
+ *   0 = no cap; `exitGraceMs`: how long the child may take to exit after reporting
  */
-export function runCase({ cls, seed, index, timeoutMs, fixtures, keep, backtrace = false, echo = false, memoryCapMB = DEFAULT_MEMORY_CAP_MB }) {
+export function runCase({ cls, seed, index, timeoutMs, fixtures, keep, backtrace = false, echo = false, memoryCapMB = DEFAULT_MEMORY_CAP_MB, exitGraceMs = EXIT_GRACE_MS }) {
   const tmp = mkdtempSync(join(tmpdir(), 'smolvlm-fuzz-'));
   const context = { fixtures, tmp, keep: keep ? join(keep, caseId(cls, seed, index).replaceAll(':', '-')) : undefined };
   const env = {
@@ -43,7 +46,7 @@ export function runCase({ cls, seed, index, timeoutMs, fixtures, keep, backtrace
     const args = [CHILD, cls, String(seed), String(index)];
     // prlimit execs node in its own process: signals and exit codes are the child's own
     const [cmd, argv] = PRLIMIT && memoryCapMB > 0
-      ? [PRLIMIT, [`--data=${memoryCapMB * 1024 * 1024}`, process.execPath, ...args]]
+      ? [PRLIMIT, [`--data=${memoryCapMB * 1024 * 1024}`, `--stack=${2 * 1024 * 1024}:`, process.execPath, ...args]]
       : [process.execPath, args];
     const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -63,7 +66,7 @@ export function runCase({ cls, seed, index, timeoutMs, fixtures, keep, backtrace
       const { markers } = parseMarkers(stdout);
       const info = markers.find((m) => m.t === 'case');
       if (markers.some((m) => m.t === 'done')) {
-        arm(EXIT_GRACE_MS, () => ((exitTimedOut = true), kill()));
+        arm(exitGraceMs, () => ((exitTimedOut = true), kill()));
       } else if (info?.timeoutMs > timeoutMs && !child.extended) {
         child.extended = true; // a costly case (a huge image) states how long it may take
         arm(info.timeoutMs - (performance.now() - started), () => ((timedOut = true), kill()));

@@ -20,6 +20,7 @@ export const LOAD_DEFAULTS = { threads: 1, contextSize: 512, gpu: false };
  */
 export function kit(context) {
   let last = 'generate-case';
+  let failedIn;
   const extras = {};
   const cleanups = [];
   const scratch = context.keep || context.tmp;
@@ -35,11 +36,21 @@ export function kit(context) {
       mark({ t: 'phase', phase: name });
     },
     lastPhase: () => last,
+    /** The phase an error left first (withModel's dispose runs after it). */
+    failedIn: () => failedIn,
     /** Facts for the report: `reached`, `wrong` (why the outcome contradicts the expectation), `skipped`, ... */
     note(obj) {
       Object.assign(extras, obj);
     },
     extras: () => extras,
+    /**
+     * Ends the case now as resolved (after k.note()): reports, then SIGKILLs this process, for a
+     * case that must not let native work run on (a thousand spinning threads on a shared machine).
+     */
+    finishNow() {
+      mark({ t: 'done', settled: 'resolve', extra: { ...extras, selfKilled: true }, lastPhase: last, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) });
+      process.kill(process.pid, 'SIGKILL');
+    },
     onCleanup(fn) {
       cleanups.push(fn);
     },
@@ -59,9 +70,18 @@ export function kit(context) {
     },
     /** Load, `fn(vlm)`, dispose (each a phase). */
     async withModel(options, fn) {
-      const vlm = await this.load(options);
+      let vlm;
+      try {
+        vlm = await this.load(options);
+      } catch (err) {
+        failedIn ??= last;
+        throw err;
+      }
       try {
         return await fn(vlm);
+      } catch (err) {
+        failedIn ??= last;
+        throw err;
       } finally {
         this.phase('dispose');
         await vlm.dispose();

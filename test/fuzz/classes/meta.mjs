@@ -30,7 +30,7 @@ const U32_MAX = 0xffffffff;
 const show = (typed) => {
   if (typed.type === ValueType.ARRAY) return typed.value.length > 6 ? `[${typed.value.length} items]` : `[${typed.value.join(', ')}]`;
   if (typed.type === ValueType.STRING) return JSON.stringify(typed.value.length > 40 ? `${typed.value.slice(0, 20)}...(${typed.value.length})` : typed.value);
-  const t = { [ValueType.INT32]: ' (i32)', [ValueType.UINT64]: ' (u64)', [ValueType.FLOAT64]: ' (f64)', [ValueType.STRING]: ' (string)' }[typed.type] ?? '';
+  const t = { [ValueType.INT32]: ' (i32)', [ValueType.UINT64]: ' (u64)', [ValueType.FLOAT32]: ' (f32)', [ValueType.FLOAT64]: ' (f64)' }[typed.type] ?? '';
   return `${typed.value}${t}`;
 };
 
