@@ -6,18 +6,11 @@
 // Layout (ggml/docs/gguf.md): magic | version | n_tensors u64 | n_kv u64 | kv pairs |
 // tensor infos | padding to the alignment | data. Strings are a u64 length + bytes.
 
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { DEFAULT_ALIGNMENT, ValueType, readGGUF } from '../fixtures/gguf.mjs';
 
 export { ValueType };
 export const GGUF_MAGIC = 0x46554747;
-
-/** ggml type ids with their [values per block, bytes per block] (ggml.c type_traits). */
-export const GGML_TYPES = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
-  24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 30: [1, 2],
-};
 
 /**
  * Reads `path` into `{ version, kvs: [{key, type, itemType?, value}], tensors: [{name, shape,
@@ -59,14 +52,6 @@ export function setKv(doc, key, typed) {
 
 export function removeKv(doc, key) {
   doc.kvs = doc.kvs.filter((kv) => kv.key !== key);
-}
-
-/** Bytes a tensor's data takes in the file for its type and shape, or NaN when not computable. */
-export function tensorSize(t) {
-  const traits = GGML_TYPES[t.type];
-  if (!traits) return NaN;
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  return (n / traits[0]) * traits[1];
 }
 
 /** Little-endian byte builder that accepts out-of-range u64 values as BigInt. */
@@ -182,16 +167,4 @@ export async function writeDoc(path, doc, { edit, padTo } = {}) {
   if (edit) bytes = edit(bytes, { headerLength: header.length, kvStart, tensorInfoStart }) ?? bytes;
   await writeFile(path, bytes);
   return { size: bytes.length, headerLength: header.length, kvStart, tensorInfoStart };
-}
-
-/** The first `n` bytes of a file (for cheap checks without parsing). */
-export async function head(path, n) {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
