@@ -20,7 +20,10 @@ import { ensureFixture, tempDir } from './helpers.mjs';
 
 describe('fuzz harness', () => {
   test('a case is a pure function of (seed, class, index)', () => {
-    const draw = (seed, cls, index) => Array.from({ length: 8 }, ((r) => () => r.u32())(caseRng(seed, cls, index)));
+    const draw = (seed, cls, index) => {
+      const rng = caseRng(seed, cls, index);
+      return Array.from({ length: 8 }, () => rng.u32());
+    };
     assert.deepEqual(draw(3, 'gguf', 7), draw(3, 'gguf', 7));
     assert.notDeepEqual(draw(3, 'gguf', 7), draw(3, 'gguf', 8));
     assert.notDeepEqual(draw(3, 'gguf', 7), draw(4, 'gguf', 7));

@@ -54,6 +54,7 @@ export function runCase({ cls, seed, index, timeoutMs, fixtures, keep, backtrace
     let timedOut = false;
     let exitTimedOut = false;
     let deadline;
+    let extended = false;
     const arm = (ms, onFire) => {
       clearTimeout(deadline);
       deadline = setTimeout(onFire, ms);
@@ -67,8 +68,8 @@ export function runCase({ cls, seed, index, timeoutMs, fixtures, keep, backtrace
       const info = markers.find((m) => m.t === 'case');
       if (markers.some((m) => m.t === 'done')) {
         arm(exitGraceMs, () => ((exitTimedOut = true), kill()));
-      } else if (info?.timeoutMs > timeoutMs && !child.extended) {
-        child.extended = true; // a costly case (a huge image) states how long it may take
+      } else if (info?.timeoutMs > timeoutMs && !extended) {
+        extended = true; // a costly case (a huge image) states how long it may take
         arm(info.timeoutMs - (performance.now() - started), () => ((timedOut = true), kill()));
       }
     });

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ensureFixture } from '../fixtures/synth.mjs';
 import { CLASSES } from './classes/index.mjs';
 import { FAILURES, STRICT_FAILURES } from './classify.mjs';
-import { caseId, runCase, runCases } from './harness.mjs';
+import { runCase, runCases } from './harness.mjs';
 import { buildReport, formatTable } from './report.mjs';
 
 /** `total` cases per seed spread over `classes` (the first classes take the remainder). */
@@ -123,4 +123,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
 }
 
-export { caseId };
