@@ -70,6 +70,10 @@ export interface NativeGenerateParams {
   logprobs: boolean;
   /** Possibly empty. */
   stop: string[];
+  /** GBNF; '' = none. */
+  grammar: string;
+  /** JSON Schema as JSON text; '' = none (native converts it to GBNF). */
+  jsonSchema: string;
 }
 
 export interface NativeImage {

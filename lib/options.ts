@@ -138,6 +138,31 @@ export function validateSampling(request: GenerateRequest): void {
   if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
     throw invalid('stop must be an array of non-empty strings');
   }
+  validateStructured(request);
+}
+
+/** Checks `jsonSchema` and `grammar` and what they cannot be combined with. */
+function validateStructured(request: GenerateRequest): void {
+  const { jsonSchema, grammar } = request;
+  if (jsonSchema !== undefined && (typeof jsonSchema !== 'object' || jsonSchema === null || Array.isArray(jsonSchema))) {
+    throw invalid('jsonSchema must be a JSON Schema object');
+  }
+  if (grammar !== undefined && (typeof grammar !== 'string' || grammar.trim().length === 0)) throw invalid('grammar must be a non-empty GBNF string');
+  if (jsonSchema === undefined && grammar === undefined) return;
+  if (jsonSchema !== undefined && grammar !== undefined) throw invalid('jsonSchema and grammar cannot be combined: give one');
+  const what = jsonSchema !== undefined ? 'jsonSchema' : 'grammar';
+  if (request.ignoreEos) throw invalid(`ignoreEos cannot be combined with ${what}: the grammar decides where the output ends`);
+  if (jsonSchema !== undefined && request.stop?.length) throw invalid('stop cannot be combined with jsonSchema: the schema decides where the output ends');
+}
+
+/** The JSON text of a request's schema ('' for none); a schema that JSON cannot write is refused. */
+function schemaText(schema: GenerateRequest['jsonSchema']): string {
+  if (schema === undefined) return '';
+  try {
+    return JSON.stringify(schema);
+  } catch (err) {
+    throw invalid(`jsonSchema cannot be written as JSON: ${(err as Error).message}`);
+  }
 }
 
 /** Checks one image's resolution settings; `where` names the image in the message. */
@@ -209,6 +234,8 @@ export function nativeGenerateParams(request: GenerateRequest, prompt: string, c
     tokens: request.tokens ?? DEFAULTS.tokens,
     logprobs: request.logprobs ?? DEFAULTS.logprobs,
     stop: request.stop ?? [],
+    grammar: request.grammar ?? '',
+    jsonSchema: schemaText(request.jsonSchema),
   };
 }
 

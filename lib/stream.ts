@@ -6,6 +6,18 @@ import type { NativeEngine, NativeEvent, NativeGenerateParams, NativeImage } fro
 import { abortError, AbortError, fromNative, makeError } from './errors.js';
 import type { GenerateResult, GenerationStream, StreamChunk } from './types.js';
 
+/**
+ * The value of a generation that the schema's grammar completed: it parses by construction
+ * (stop strings cannot cut it: options.ts refuses them with a schema), so a failure is our bug.
+ */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw makeError('ERR_INTERNAL', `the output of a completed JSON schema grammar does not parse: ${(err as Error).message}`);
+  }
+}
+
 /** The result of a generation aborted before native code saw it. */
 function emptyResult(): GenerateResult {
   return {
@@ -59,6 +71,14 @@ export function runGeneration(
       const result: GenerateResult = { text, finishReason: ev.done.finishReason, usage: ev.done.usage, timings: ev.done.timings };
       if (params.tokens) result.tokens = tokens;
       if (params.logprobs) result.logprobs = logprobs;
+      if (params.jsonSchema !== '' && result.finishReason === 'stop' && !ev.error) {
+        try {
+          result.json = parseJson(text);
+        } catch (err) {
+          reject(fromNative(err, callSite));
+          return;
+        }
+      }
       if (ev.error) {
         const err = fromNative(makeError(ev.error.code, ev.error.message), callSite);
         if (err instanceof AbortError) err.result = result;

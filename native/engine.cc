@@ -2,6 +2,7 @@
 
 #include "addon_data.h"
 #include "emitter.h"
+#include "grammar.h"
 #include "jobs.h"
 #include "js.h"
 
@@ -47,6 +48,13 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   req->t_submit = Clock::now();
   req->params = js::ReadGenerateParams(info[0].As<Napi::Object>());
   req->stream = TextStream(req->params.stop);
+  try {  // a bad schema or grammar is refused here, before anything is queued
+    RequestParams &p = req->params;
+    if (!p.json_schema.empty()) p.grammar = SchemaToGrammar(p.json_schema);
+    req->grammar = MakeGrammar(scheduler_->model()->vocab(), p.grammar);
+  } catch (const Error &e) {
+    throw js::ToError(env, e);
+  }
   req->images = js::ReadImages(env, scheduler_->model()->projector.get(), info[1].As<Napi::Array>());
   req->id = next_id_++;
   req->events = Emitter::New(env, info[2].As<Napi::Function>());
