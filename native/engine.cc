@@ -42,18 +42,19 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!scheduler_) throw js::ToError(env, code::DISPOSED, "engine is disposed");
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsFunction()) {
-    js::ThrowInvalid(env, "generate(params, images, onEvent) expected");
+    js::ThrowInvalid(env, "generate(params, images, onEvent, grammar | null) expected");
   }
   auto req = std::make_shared<Request>();
   req->t_submit = Clock::now();
   req->params = js::ReadGenerateParams(info[0].As<Napi::Object>());
   req->stream = TextStream(req->params.stop);
-  try {  // a bad schema or grammar is refused here, before anything is queued
-    RequestParams &p = req->params;
-    if (!p.json_schema.empty()) p.grammar = SchemaToGrammar(p.json_schema);
-    req->grammar = MakeGrammar(scheduler_->model()->vocab(), p.grammar);
-  } catch (const Error &e) {
-    throw js::ToError(env, e);
+  if (info.Length() > 3 && info[3].IsExternal()) {  // Model.compileGrammar's, used up here
+    CompiledGrammar *g = info[3].As<Napi::External<CompiledGrammar>>().Data();
+    if (!g->sampler) js::ThrowInvalid(env, "this compiled grammar was already used by another request");
+    if (g->vocab != scheduler_->model()->vocab()) js::ThrowInvalid(env, "this grammar was compiled for another model");
+    req->grammar = std::move(g->sampler);
+  } else if (info.Length() < 4 || !info[3].IsNull()) {
+    js::ThrowInvalid(env, "generate(params, images, onEvent, grammar | null) expected");
   }
   req->images = js::ReadImages(env, scheduler_->model()->projector.get(), info[1].As<Napi::Array>());
   req->id = next_id_++;

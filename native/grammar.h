@@ -22,4 +22,13 @@ std::string SchemaToGrammar(const std::string &schema);
  */
 SamplerPtr MakeGrammar(const llama_vocab *vocab, const std::string &gbnf);
 
+/**
+ * A grammar compiled off the JS thread (Model.compileGrammar) for one request of the model whose
+ * vocabulary it was built on; Engine.generate takes the sampler out (single use).
+ */
+struct CompiledGrammar {
+  const llama_vocab *vocab = nullptr;
+  SamplerPtr sampler;
+};
+
 }  // namespace smolvlm

@@ -143,8 +143,6 @@ RequestParams ReadGenerateParams(const Napi::Object &o) {
   p.want_tokens = Bool(o, "tokens");
   p.want_logprobs = Bool(o, "logprobs");
   p.stop = Strings(o, "stop");
-  p.grammar = String(o, "grammar");
-  p.json_schema = String(o, "jsonSchema");
   return p;
 }
 

@@ -24,8 +24,6 @@ struct RequestParams {
   int32_t max_tokens = 0;  // >= 1
   SamplingParams sampling;
   std::vector<std::string> stop;
-  std::string grammar;      // GBNF; empty = none
-  std::string json_schema;  // JSON text; empty = none (else converted into `grammar` on submit)
   bool want_tokens = false;
   bool want_logprobs = false;
 };
@@ -36,7 +34,7 @@ struct Request {
   uint64_t id = 0;
   RequestParams params;
   std::vector<Image> images;  // until Prepare tokenizes them
-  SamplerPtr grammar;         // built (and so checked) on submit; the sampler chain takes it
+  SamplerPtr grammar;         // compiled and checked before submit (grammar.h); the sampler chain takes it
   std::atomic<bool> aborted{false};
   std::shared_ptr<RequestEvents> events;
 
