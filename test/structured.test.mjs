@@ -100,7 +100,7 @@ test('10 schemas, one at a time, temperature 1: output parses and validates', as
   for (const [i, name] of NAMES.entries()) assertValid(name, await vlm.generate(request(name, 1, i)));
 });
 
-test('4 in parallel with different schemas keep their own grammar: valid, and greedy equals alone', async () => {
+test('4 in parallel with different schemas, greedy: each keeps its own grammar (valid, and equal to alone)', async () => {
   for (let start = 0; start < NAMES.length; start += 4) {
     const group = [0, 1, 2, 3].map((k) => NAMES[(start + k) % NAMES.length]);
     const greedy = await Promise.all(group.map((name) => vlm.generate(request(name, 0))));
@@ -108,6 +108,12 @@ test('4 in parallel with different schemas keep their own grammar: valid, and gr
       assertValid(name, greedy[k]);
       if (greedyAlone[name] !== undefined) assert.equal(greedy[k].text, greedyAlone[name], `${name}: parallel greedy differs from alone`);
     });
+  }
+});
+
+test('4 in parallel with different schemas, temperature 1: output parses and validates', async () => {
+  for (const start of [2, 6]) {
+    const group = [0, 1, 2, 3].map((k) => NAMES[start + k]);
     const sampled = await Promise.all(group.map((name, k) => vlm.generate(request(name, 1, 100 + start + k))));
     group.forEach((name, k) => assertValid(name, sampled[k]));
   }
