@@ -72,6 +72,11 @@ export interface NativeGenerateParams {
   stop: string[];
 }
 
+/** A grammar compiled and checked by `NativeModel.compileGrammar`; one `generate` uses it up. */
+export interface NativeGrammar {
+  readonly __nativeGrammar: never;
+}
+
 export interface NativeImage {
   /** RGB8 pixels, width * height * 3 bytes. */
   data: Uint8Array;
@@ -113,7 +118,7 @@ export interface NativeMemoryReport {
 }
 
 export interface NativeEngine {
-  generate(params: NativeGenerateParams, images: NativeImage[], onEvent: (ev: NativeEvent) => void): number;
+  generate(params: NativeGenerateParams, images: NativeImage[], onEvent: (ev: NativeEvent) => void, grammar: NativeGrammar | null): number;
   abort(id: number): boolean;
   info(): { contextSize: number; parallel: number; batchSize: number; memory: NativeMemoryReport };
   dispose(): Promise<void>;
@@ -126,6 +131,8 @@ export interface NativeModel {
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template?: string): string;
   createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
   countTokens(prompt: string, images: NativeImage[], addSpecial: boolean): Promise<{ total: number; image: number }>;
+  /** A JSON Schema as JSON text ('' = none: then `gbnf`) -> its grammar, checked; rejects with ERR_INVALID_ARGUMENT. */
+  compileGrammar(jsonSchema: string, gbnf: string): Promise<NativeGrammar>;
   imageCache(): ImageCacheStats;
   projectorMemory(): NativeDeviceMemory[];
   configureImageCache(maxBytes: number | undefined, clear: boolean): void;

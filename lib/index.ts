@@ -9,6 +9,7 @@ export type {
   RawRequest,
   GenerateRequest,
   GenerateResult,
+  JsonSchema,
   StreamChunk,
   GenerationStream,
   ModelInfo,

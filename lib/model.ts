@@ -3,11 +3,11 @@
  * input (options.ts), prepares the request (input/prepare.ts), hands it to native code and
  * returns what comes back (stream.ts); dispose waits for what is in flight. Loading is load.ts.
  */
-import type { NativeEngine, NativeModel } from './binding.js';
+import type { NativeEngine, NativeGrammar, NativeModel } from './binding.js';
 import { DisposedError, fromNative, invalid } from './errors.js';
 import { prepareRequest, renderMessages, type PreparedRequest, type PromptModel } from './input/prepare.js';
 import { withTotals } from './memory.js';
-import { addSpecialOf, checkInt, DEFAULTS, nativeGenerateParams, validateSampling } from './options.js';
+import { addSpecialOf, checkInt, DEFAULTS, grammarSource, nativeGenerateParams, validateSampling } from './options.js';
 import { abortedEarly, chunkStream, runGeneration } from './stream.js';
 import type {
   ChatMessage, GenerateRequest, GenerateResult, GenerationStream, ImageCacheStats, MemoryUsage, ModelInfo, StreamChunk,
@@ -144,11 +144,22 @@ export class SmolVLM implements AsyncDisposable {
     }
     const signal = request.signal;
     if (signal?.aborted) throw abortedEarly('generation aborted before it started', callSite);
+    const grammar = await this.#compileGrammar(request, callSite);
     const { prompt, images } = await this.#prepare(request, callSite);
     this.#live();
     if (signal?.aborted) throw abortedEarly('generation aborted while its images were decoded', callSite);
     const params = nativeGenerateParams(request, prompt, this.info.contextSize);
-    return runGeneration(this.#engine, params, images, { signal, onChunk, callSite });
+    return runGeneration(this.#engine, params, images, { signal, onChunk, callSite, grammar, json: request.jsonSchema !== undefined });
+  }
+
+  /** The request's schema or GBNF compiled and checked off the JS thread (a bad one rejects here, before anything is queued). */
+  async #compileGrammar(request: GenerateRequest, callSite: Error): Promise<NativeGrammar | null> {
+    try {
+      const source = grammarSource(request);
+      return source ? await this.#model.compileGrammar(source.jsonSchema, source.gbnf) : null;
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
   }
 
   async #prepare(request: GenerateRequest, callSite: Error): Promise<PreparedRequest> {

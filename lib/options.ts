@@ -138,6 +138,61 @@ export function validateSampling(request: GenerateRequest): void {
   if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
     throw invalid('stop must be an array of non-empty strings');
   }
+  validateStructured(request);
+}
+
+/** Checks `jsonSchema` and `grammar` and what they cannot be combined with. */
+function validateStructured(request: GenerateRequest): void {
+  const { jsonSchema, grammar } = request;
+  if (jsonSchema !== undefined && (typeof jsonSchema !== 'object' || jsonSchema === null || Array.isArray(jsonSchema))) {
+    throw invalid('jsonSchema must be a JSON Schema object');
+  }
+  if (grammar !== undefined && (typeof grammar !== 'string' || grammar.trim().length === 0)) throw invalid('grammar must be a non-empty GBNF string');
+  if (jsonSchema === undefined && grammar === undefined) return;
+  if (jsonSchema !== undefined && grammar !== undefined) throw invalid('jsonSchema and grammar cannot be combined: give one');
+  if (jsonSchema !== undefined) checkSchemaNode(jsonSchema, 'jsonSchema');
+  const what = jsonSchema !== undefined ? 'jsonSchema' : 'grammar';
+  if (request.ignoreEos) throw invalid(`ignoreEos cannot be combined with ${what}: the grammar decides where the output ends`);
+  if (jsonSchema !== undefined && request.stop?.length) throw invalid('stop cannot be combined with jsonSchema: the schema decides where the output ends');
+}
+
+/**
+ * What llama.cpp's converter would silently turn into "any value" (it only warns on stderr), refused
+ * instead: a `$ref` outside the document (nothing is fetched) and a `pattern` not anchored with
+ * `^...$`. One walk of the schema: microseconds even for large ones.
+ */
+function checkSchemaNode(node: unknown, path: string, ancestors = new Set<object>()): void {
+  if (typeof node !== 'object' || node === null) return;
+  if (ancestors.has(node)) throw invalid(`${path} refers back to itself: jsonSchema must be a tree (JSON cannot write a cycle)`);
+  ancestors.add(node);
+  if (Array.isArray(node)) node.forEach((v, i) => checkSchemaNode(v, `${path}[${i}]`, ancestors));
+  else {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string' && !value.startsWith('#')) {
+        throw invalid(`${path}.$ref '${value}' is not supported: only references inside the schema ('#/$defs/...')`);
+      }
+      if (key === 'pattern' && typeof value === 'string' && !(value.startsWith('^') && value.endsWith('$'))) {
+        throw invalid(`${path}.pattern '${value}' is not supported: patterns must be anchored with ^ and $`);
+      }
+      if (key !== 'const' && key !== 'enum' && key !== 'default' && key !== 'examples') checkSchemaNode(value, `${path}.${key}`, ancestors);
+    }
+  }
+  ancestors.delete(node);
+}
+
+/**
+ * What `NativeModel.compileGrammar` takes for a validated request: the schema as JSON text or the
+ * GBNF (the other ''), or undefined when the request has neither. A schema that JSON cannot
+ * write (a cycle, a BigInt) is refused.
+ */
+export function grammarSource(request: GenerateRequest): { jsonSchema: string; gbnf: string } | undefined {
+  if (request.grammar !== undefined) return { jsonSchema: '', gbnf: request.grammar };
+  if (request.jsonSchema === undefined) return undefined;
+  try {
+    return { jsonSchema: JSON.stringify(request.jsonSchema), gbnf: '' };
+  } catch (err) {
+    throw invalid(`jsonSchema cannot be written as JSON: ${(err as Error).message}`);
+  }
 }
 
 /** Checks one image's resolution settings; `where` names the image in the message. */

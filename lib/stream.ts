@@ -2,9 +2,21 @@
  * A generation's way back up: the engine's events -> chunks and the final result
  * (`runGeneration`), and chunks -> the async iterable `stream()` returns (`chunkStream`).
  */
-import type { NativeEngine, NativeEvent, NativeGenerateParams, NativeImage } from './binding.js';
+import type { NativeEngine, NativeEvent, NativeGenerateParams, NativeGrammar, NativeImage } from './binding.js';
 import { abortError, AbortError, fromNative, makeError } from './errors.js';
 import type { GenerateResult, GenerationStream, StreamChunk } from './types.js';
+
+/**
+ * The value of a generation that the schema's grammar completed: it parses by construction
+ * (stop strings cannot cut it: options.ts refuses them with a schema), so a failure is our bug.
+ */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw makeError('ERR_INTERNAL', `the output of a completed JSON schema grammar does not parse: ${(err as Error).message}`);
+  }
+}
 
 /** The result of a generation aborted before native code saw it. */
 function emptyResult(): GenerateResult {
@@ -26,13 +38,20 @@ export function abortedEarly(message: string, callSite: Error): AbortError {
 /**
  * Submits one generation to the engine and settles with its result: text and, when asked for,
  * tokens and log-probabilities gathered from the events, each delta also passed to `onChunk`.
- * An error event rejects with its typed error (an abort's carries the partial result).
+ * An error event rejects with its typed error (an abort's carries the partial result). With
+ * `json`, a generation its schema's grammar ended also carries the parsed `json`.
  */
 export function runGeneration(
   engine: NativeEngine,
   params: NativeGenerateParams,
   images: NativeImage[],
-  { signal, onChunk, callSite }: { signal?: AbortSignal; onChunk?: (c: StreamChunk) => void; callSite: Error },
+  {
+    signal,
+    onChunk,
+    callSite,
+    grammar = null,
+    json = false,
+  }: { signal?: AbortSignal; onChunk?: (c: StreamChunk) => void; callSite: Error; grammar?: NativeGrammar | null; json?: boolean },
 ): Promise<GenerateResult> {
   return new Promise<GenerateResult>((resolve, reject) => {
     let text = '';
@@ -59,6 +78,14 @@ export function runGeneration(
       const result: GenerateResult = { text, finishReason: ev.done.finishReason, usage: ev.done.usage, timings: ev.done.timings };
       if (params.tokens) result.tokens = tokens;
       if (params.logprobs) result.logprobs = logprobs;
+      if (json && result.finishReason === 'stop' && !ev.error) {
+        try {
+          result.json = parseJson(text);
+        } catch (err) {
+          reject(fromNative(err, callSite));
+          return;
+        }
+      }
       if (ev.error) {
         const err = fromNative(makeError(ev.error.code, ev.error.message), callSite);
         if (err instanceof AbortError) err.result = result;
@@ -66,7 +93,7 @@ export function runGeneration(
       } else resolve(result);
     };
     try {
-      id = engine.generate(params, images, onEvent);
+      id = engine.generate(params, images, onEvent, grammar);
     } catch (err) {
       reject(fromNative(err, callSite));
       return;

@@ -265,10 +265,25 @@ export interface SamplingOptions {
   repeatLastN?: number;
   /** Sampling seed. Default random. */
   seed?: number;
-  /** Never stop at the end-of-generation token (fixed-length runs, benchmarks). Default: DEFAULTS.ignoreEos (false). */
+  /**
+   * Never stop at the end-of-generation token (fixed-length runs, benchmarks). Default:
+   * DEFAULTS.ignoreEos (false). Not with `jsonSchema` or `grammar`: there the grammar decides
+   * where the output ends (InvalidArgumentError).
+   */
   ignoreEos?: boolean;
-  /** Generation ends before any of these strings; they are not part of the text. */
+  /** Generation ends before any of these strings; they are not part of the text. Not with `jsonSchema`. */
   stop?: string[];
+  /**
+   * Constrains decoding to JSON valid against this JSON Schema (the subset llama.cpp's
+   * `json_schema_to_grammar` supports: objects, `required`, `enum`, `const`, arrays with
+   * `minItems`/`maxItems`, string formats such as `date`, `date-time`, `uuid`, numbers, integers
+   * with bounds, `anyOf`/`oneOf`, `$ref` to `$defs`). The result then carries `json`, the parsed
+   * value, when generation ended on its own (`finishReason: 'stop'`). An invalid or unsupported
+   * schema is an InvalidArgumentError naming the problem. Not with `grammar`.
+   */
+  jsonSchema?: JsonSchema;
+  /** Constrains decoding to this GBNF grammar (llama.cpp's grammar format, start symbol `root`). */
+  grammar?: string;
   /** Include token ids in chunks and the result. Default: DEFAULTS.tokens (false). */
   tokens?: boolean;
   /** Include each token's log-probability. Default: DEFAULTS.logprobs (false). */
@@ -321,8 +336,16 @@ export interface GenerationTimings {
   totalMs: number;
 }
 
+/** A JSON Schema document (a JSON object), as `jsonSchema` takes it. */
+export type JsonSchema = { [key: string]: unknown };
+
 export interface GenerateResult {
   text: string;
+  /**
+   * With `jsonSchema`: `text` parsed, present only when generation ended on its own
+   * (`finishReason: 'stop'`); a generation cut by `maxTokens` has none, never a partial value.
+   */
+  json?: unknown;
   /** `stop`: end-of-generation token or stop string; `length`: maxTokens or context; `abort`. */
   finishReason: FinishReason;
   usage: TokenUsage;

@@ -2,6 +2,7 @@
 
 #include "addon_data.h"
 #include "emitter.h"
+#include "grammar.h"
 #include "jobs.h"
 #include "js.h"
 
@@ -41,12 +42,20 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!scheduler_) throw js::ToError(env, code::DISPOSED, "engine is disposed");
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsFunction()) {
-    js::ThrowInvalid(env, "generate(params, images, onEvent) expected");
+    js::ThrowInvalid(env, "generate(params, images, onEvent, grammar | null) expected");
   }
   auto req = std::make_shared<Request>();
   req->t_submit = Clock::now();
   req->params = js::ReadGenerateParams(info[0].As<Napi::Object>());
   req->stream = TextStream(req->params.stop);
+  if (info.Length() > 3 && info[3].IsExternal()) {  // Model.compileGrammar's, used up here
+    CompiledGrammar *g = info[3].As<Napi::External<CompiledGrammar>>().Data();
+    if (!g->sampler) js::ThrowInvalid(env, "this compiled grammar was already used by another request");
+    if (g->vocab != scheduler_->model()->vocab()) js::ThrowInvalid(env, "this grammar was compiled for another model");
+    req->grammar = std::move(g->sampler);
+  } else if (info.Length() < 4 || !info[3].IsNull()) {
+    js::ThrowInvalid(env, "generate(params, images, onEvent, grammar | null) expected");
+  }
   req->images = js::ReadImages(env, scheduler_->model()->projector.get(), info[1].As<Napi::Array>());
   req->id = next_id_++;
   req->events = Emitter::New(env, info[2].As<Napi::Function>());

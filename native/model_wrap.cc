@@ -2,6 +2,7 @@
 
 #include "addon_data.h"
 #include "chat_template.h"
+#include "grammar.h"
 #include "engine.h"
 #include "jobs.h"
 #include "js.h"
@@ -40,6 +41,7 @@ Napi::Function Model::Init(Napi::Env env) {
                          InstanceMethod<&Model::ApplyTemplate>("applyTemplate"),
                          InstanceMethod<&Model::CreateEngine>("createEngine"),
                          InstanceMethod<&Model::CountTokens>("countTokens"),
+                         InstanceMethod<&Model::CompileGrammar>("compileGrammar"),
                          InstanceMethod<&Model::ImageCacheStats>("imageCache"),
                          InstanceMethod<&Model::ProjectorMemory>("projectorMemory"),
                          InstanceMethod<&Model::ConfigureImageCache>("configureImageCache"),
@@ -141,6 +143,25 @@ Napi::Value Model::CountTokens(const Napi::CallbackInfo &info) {
         *counts = {p.n_tokens, p.n_image_tokens};
       },
       [counts](Napi::Env env) -> Napi::Value { return js::TokenCount(env, counts->first, counts->second); });
+}
+
+Napi::Value Model::CompileGrammar(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto h = Live(env);
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) js::ThrowInvalid(env, "compileGrammar(jsonSchema, gbnf) expected");
+  auto schema = std::make_shared<std::string>(info[0].As<Napi::String>().Utf8Value());
+  auto gbnf = std::make_shared<std::string>(info[1].As<Napi::String>().Utf8Value());
+  auto out = std::make_shared<CompiledGrammar>();
+  return RunOnPool(
+      env, "smolvlm:compileGrammar",
+      [h, schema, gbnf, out] {
+        out->vocab = h->vocab();
+        out->sampler = MakeGrammar(out->vocab, schema->empty() ? *gbnf : SchemaToGrammar(*schema));
+        if (!out->sampler) throw Error(code::INVALID_ARGUMENT, "empty grammar");
+      },
+      [out](Napi::Env env) -> Napi::Value {
+        return Napi::External<CompiledGrammar>::New(env, new CompiledGrammar(std::move(*out)), [](Napi::Env, CompiledGrammar *g) { delete g; });
+      });
 }
 
 Napi::Value Model::ApplyTemplate(const Napi::CallbackInfo &info) {

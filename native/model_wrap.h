@@ -31,6 +31,12 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value CreateEngine(const Napi::CallbackInfo &info);
   /** [async] countTokens(prompt, images[], addSpecial) -> Promise<{ total, image }> (libuv pool: image preprocessing) */
   Napi::Value CountTokens(const Napi::CallbackInfo &info);
+  /**
+   * [async] compileGrammar(jsonSchema, gbnf) -> Promise<External CompiledGrammar> (libuv pool: a
+   * big schema converts in tens of milliseconds): the schema ('' = none) converted to GBNF, or
+   * `gbnf`, built into its sampler once, so a bad one is an ERR_INVALID_ARGUMENT before submit.
+   */
+  Napi::Value CompileGrammar(const Napi::CallbackInfo &info);
   /** [sync] projectorMemory() -> per-device bytes of the projector (weights + compute) */
   Napi::Value ProjectorMemory(const Napi::CallbackInfo &info);
   /** [sync] imageCache() -> { hits, misses, evictions, encodes, bytes, entries, maxBytes } */

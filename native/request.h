@@ -34,6 +34,7 @@ struct Request {
   uint64_t id = 0;
   RequestParams params;
   std::vector<Image> images;  // until Prepare tokenizes them
+  SamplerPtr grammar;         // compiled and checked before submit (grammar.h); the sampler chain takes it
   std::atomic<bool> aborted{false};
   std::shared_ptr<RequestEvents> events;
 

@@ -6,10 +6,11 @@
 
 namespace smolvlm {
 
-SamplerPtr MakeSampler(const llama_vocab *vocab, const SamplingParams &p) {
+SamplerPtr MakeSampler(const llama_vocab *vocab, const SamplingParams &p, SamplerPtr grammar) {
   llama_sampler_chain_params cp = llama_sampler_chain_default_params();
   cp.no_perf = true;
   SamplerPtr chain(llama_sampler_chain_init(cp));
+  if (grammar) llama_sampler_chain_add(chain.get(), grammar.release());
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
   if (p.ignore_eos) {
     std::vector<llama_logit_bias> bias;

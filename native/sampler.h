@@ -25,10 +25,12 @@ struct SamplerFree {
 using SamplerPtr = std::unique_ptr<llama_sampler, SamplerFree>;
 
 /**
- * [sync] The chain for `p`, in llama.cpp's usual order: logit bias (ignoreEos), repeat penalty,
- * then greedy at temperature 0, else top-k, top-p, min-p, temperature and a seeded draw.
+ * [sync] The chain for `p`, in llama.cpp's usual order: the request's grammar (grammar.h; may be
+ * null) first, so every later stage sees only tokens the grammar allows, then logit bias
+ * (ignoreEos), repeat penalty, then greedy at temperature 0, else top-k, top-p, min-p,
+ * temperature and a seeded draw. The chain owns `grammar` and advances it on every accepted token.
  */
-SamplerPtr MakeSampler(const llama_vocab *vocab, const SamplingParams &p);
+SamplerPtr MakeSampler(const llama_vocab *vocab, const SamplingParams &p, SamplerPtr grammar);
 
 /** [sync] log p(t) under the softmax of `logits` (n_vocab of them). */
 float LogProb(const float *logits, int32_t n_vocab, llama_token t);

@@ -266,7 +266,7 @@ bool Scheduler::Admit(std::shared_ptr<Request> &req) {
   waiting_.reset();
   req->reservation = want;
   reserved_ += want;
-  req->sampler = MakeSampler(model_->vocab(), req->params.sampling);
+  req->sampler = MakeSampler(model_->vocab(), req->params.sampling, std::move(req->grammar));
   *free_slot = req;
   return true;
 }
@@ -442,7 +442,13 @@ void Scheduler::EncodeMedia(Request &req) {
 
 void Scheduler::Sample(Request &req, int32_t index) {
   const llama_vocab *vocab = model_->vocab();
-  const llama_token t = llama_sampler_sample(req.sampler.get(), ctx_, index);
+  llama_token t;
+  try {
+    t = llama_sampler_sample(req.sampler.get(), ctx_, index);
+  } catch (const std::exception &e) {  // a grammar no token can continue: this request ends, not the batch
+    Finish(req, "abort", code::INTERNAL, std::string("sampling failed: ") + e.what());
+    return;
+  }
   if (req.n_generated == 0) req.t_first = Clock::now();
   req.n_generated++;
   if (llama_vocab_is_eog(vocab, t)) {

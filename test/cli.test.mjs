@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -88,6 +88,22 @@ test('--json is one parseable object with usage and timings', async () => {
   const out = JSON.parse(r.stdout);
   assert.equal(out.usage.completionTokens, 6);
   assert.ok(out.usage.imageTokens > 0 && out.timings.imageEncodeMs >= 0 && typeof out.text === 'string');
+});
+
+test('describe --json-schema constrains the answer; --json carries the parsed value', async () => {
+  const dir = tempDir();
+  const schema = join(dir, 'schema.json');
+  writeFileSync(schema, JSON.stringify({ type: 'object', properties: { color: { enum: ['red', 'blue'] } }, required: ['color'], additionalProperties: false }));
+  const r = await smolvlm(['describe', images.square, '--model', files.model, '--mmproj', files.mmproj, '--json-schema', schema, '--json', '-q', '--threads', String(THREADS)]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.finishReason, 'stop');
+  assert.ok(['red', 'blue'].includes(out.json.color), r.stdout);
+  assert.deepEqual(JSON.parse(out.text), out.json);
+  writeFileSync(schema, '{ not json');
+  const bad = await smolvlm(['describe', images.square, '--model', files.model, '--mmproj', files.mmproj, '--json-schema', schema, '-q']);
+  assert.equal(bad.code, 2, 'a schema that is not JSON is a usage error');
+  assert.match(bad.stderr, /--json-schema: .* is not JSON/);
 });
 
 test('--longest-edge and --no-tiling trade detail for image tokens', async () => {

@@ -141,8 +141,10 @@ test('unsupported values and wrong types are 400 in OpenAI\'s error shape; unkno
     [{ frequency_penalty: 0.5 }, 'frequency_penalty'],
     [{ presence_penalty: -1 }, 'presence_penalty'],
     [{ top_logprobs: 2, logprobs: true }, 'top_logprobs'],
-    [{ response_format: { type: 'json_object' } }, 'response_format'],
-    [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
+    [{ response_format: { type: 'xml' } }, 'response_format'],
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format.json_schema.schema'],
+    [{ response_format: { type: 'json_object' }, stop: ['}'] }, 'stop'],
+    [{ response_format: { type: 'json_object' }, ignore_eos: true }, 'ignore_eos'],
     [{ tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
     [{ max_tokens: '5' }, 'max_tokens'],
     [{ temperature: 'hot' }, 'temperature'],
@@ -172,6 +174,23 @@ test('unsupported values and wrong types are 400 in OpenAI\'s error shape; unkno
   const r = await post(server.url, '/v1/completions', { model, prompt: 'Hi', logprobs: 3 });
   assert.equal(r.status, 400);
   assert.equal(r.json.error.param, 'logprobs');
+});
+
+test('response_format json_object and json_schema constrain the answer to JSON (the schema\'s, for json_schema)', async () => {
+  const base = { model, messages: [{ role: 'user', content: 'Give me a JSON object.' }], max_tokens: 300, temperature: 0 };
+  // any object: the babbling fixture fills its free keys until max_tokens, but it starts as one
+  const object = await openai.chat.completions.create({ ...base, max_tokens: 6, response_format: { type: 'json_object' } });
+  assert.match(object.choices[0].message.content, /^\{\s*("|\}$)/);
+  const free = await openai.chat.completions.create({ ...base, max_tokens: 6 });
+  assert.doesNotMatch(free.choices[0].message.content, /^\{/, 'precondition: unconstrained, the fixture does not write JSON');
+  const schema = { type: 'object', properties: { color: { enum: ['red', 'green'] }, n: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['color', 'n'], additionalProperties: false };
+  const r = await openai.chat.completions.create({ ...base, response_format: { type: 'json_schema', json_schema: { name: 'pick', schema, strict: true } } });
+  const json = JSON.parse(r.choices[0].message.content);
+  assert.deepEqual(Object.keys(json).sort(), ['color', 'n']);
+  assert.ok(['red', 'green'].includes(json.color) && Number.isInteger(json.n) && json.n >= 0 && json.n <= 9, JSON.stringify(json));
+  const bad = await post(server.url, '/v1/chat/completions', { ...base, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { $ref: '#/$defs/none' } } } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.json.error.message, /jsonSchema is not supported/);
 });
 
 test('library errors map to 400: an undecodable image, a prompt over the context', async () => {

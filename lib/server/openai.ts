@@ -9,13 +9,14 @@
  * llama-server's `top_k`, `min_p`, `repeat_penalty`, `ignore_eos` -> the same. `frequency_penalty` and
  * `presence_penalty` other than 0 are refused (the sampler has a repeat penalty only, which is not
  * the same thing); `logprobs` gives the chosen token's log-probability, `top_logprobs` above 0 is
- * refused (the library does not return alternatives); `n` above 1, `response_format` other than
- * `text`, tools, audio and `logit_bias` are refused. `image_url.detail: 'low'` encodes the image
- * as one tile (`tiling: false`).
+ * refused (the library does not return alternatives); `n` above 1, tools, audio and `logit_bias`
+ * are refused. `response_format` `json_object` -> jsonSchema `{ type: 'object' }` (any JSON
+ * object), `json_schema` -> jsonSchema its `json_schema.schema` (constrained decoding; not with
+ * `stop` or `ignore_eos`). `image_url.detail: 'low'` encodes the image as one tile (`tiling: false`).
  */
 import { randomBytes } from 'node:crypto';
-import type { ChatMessage, ContentPart, GenerateResult, ImagePart, SamplingOptions } from '../types.js';
-import { HttpError, invalidParam, unsupported } from './errors.js';
+import type { ChatMessage, ContentPart, GenerateResult, ImagePart, JsonSchema, SamplingOptions } from '../types.js';
+import { invalidParam, unsupported } from './errors.js';
 
 type Nullable<T> = T | null | undefined;
 
@@ -49,7 +50,7 @@ export interface ChatBody extends SamplingBody {
   max_completion_tokens?: Nullable<number>;
   logprobs?: Nullable<boolean>;
   top_logprobs?: Nullable<number>;
-  response_format?: Nullable<{ type: string }>;
+  response_format?: Nullable<{ type: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean } }>;
   tools?: Nullable<unknown[]>;
   modalities?: Nullable<string[]>;
   audio?: unknown;
@@ -126,18 +127,27 @@ function imageSource(url: string, param: string, ctx: MapContext): ImageSource {
 
 const ROLES: Record<string, ChatMessage['role']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
 
+/** `response_format` -> the JSON Schema that constrains the answer, or undefined for text. @throws HttpError 400 */
+function responseSchema(body: ChatBody): JsonSchema | undefined {
+  const format = body.response_format;
+  if (format === undefined || format === null || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'object' };
+  if (format.type === 'json_schema') {
+    const schema = format.json_schema?.schema;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+      throw invalidParam('response_format.json_schema.schema', 'response_format.json_schema.schema must be a JSON Schema object');
+    }
+    return schema as JsonSchema;
+  }
+  throw invalidParam('response_format', `response_format.type must be 'text', 'json_object' or 'json_schema'`);
+}
+
 /** Maps a `/v1/chat/completions` body. @throws HttpError 400 */
 export function mapChat(body: ChatBody, ctx: MapContext): MappedRequest {
   if ((body.top_logprobs ?? 0) > 0) {
     throw unsupported('top_logprobs', 'top_logprobs is not supported: only the chosen token\'s log-probability is available (send logprobs: true with top_logprobs 0)');
   }
-  const format = body.response_format?.type;
-  if (format !== undefined && format !== 'text') {
-    if (format === 'json_object' || format === 'json_schema') {
-      throw new HttpError(400, `response_format ${format} is not supported yet: this server has no structured (constrained) output`, { param: 'response_format', code: 'unsupported_response_format' });
-    }
-    throw invalidParam('response_format', `response_format.type must be 'text', 'json_object' or 'json_schema'`);
-  }
+  const jsonSchema = responseSchema(body);
   if (Array.isArray(body.tools) && body.tools.length > 0) throw unsupported('tools', 'tools (function calling) are not supported');
   if (body.modalities?.some((m) => m !== 'text')) throw unsupported('modalities', 'only text output is supported');
   if (body.audio !== undefined && body.audio !== null) throw unsupported('audio', 'audio output is not supported');
@@ -166,8 +176,14 @@ export function mapChat(body: ChatBody, ctx: MapContext): MappedRequest {
     });
     return { role, content };
   });
+  const sampling = mapSampling(body, body.max_completion_tokens ?? body.max_tokens, ctx);
+  if (jsonSchema) {
+    if (sampling.stop) throw invalidParam('stop', 'stop cannot be combined with a JSON response_format: the schema decides where the output ends');
+    if (sampling.ignoreEos) throw invalidParam('ignore_eos', 'ignore_eos cannot be combined with a JSON response_format: the schema decides where the output ends');
+    sampling.jsonSchema = jsonSchema;
+  }
   return {
-    sampling: mapSampling(body, body.max_completion_tokens ?? body.max_tokens, ctx),
+    sampling,
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     logprobs: body.logprobs === true,

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../dist/errors.js';
 import {
-  addSpecialOf, DEFAULTS, nativeGenerateParams, nativeImage, nativeOptions, validateLoadOptions, validateResolution, validateSampling,
+  addSpecialOf, DEFAULTS, grammarSource, nativeGenerateParams, nativeImage, nativeOptions, validateLoadOptions, validateResolution, validateSampling,
 } from '../../dist/options.js';
 
 const MiB = 1024 * 1024;
@@ -221,6 +221,31 @@ describe('sampling checks', () => {
     bad({ stop: [3] }, /^stop must be/);
     for (const k of ['ignoreEos', 'tokens', 'logprobs']) bad({ [k]: 'yes' }, new RegExp(`^${k} must be a boolean$`));
     assert.throws(() => validateSampling({ prompt: 'x', addSpecial: 0 }), invalid(/^addSpecial must be a boolean$/));
+  });
+
+  test('jsonSchema and grammar: shapes, combinations, what the converter would silently widen', () => {
+    const point = { type: 'object', properties: { x: { type: 'integer' } } };
+    ok({ jsonSchema: { type: 'object', properties: { a: point, b: point } } }); // shared, not cyclic
+    ok({ jsonSchema: { $defs: { p: point }, $ref: '#/$defs/p', pattern: '^a+$', enum: ['x'], properties: { pattern: { type: 'string' } } } });
+    ok({ grammar: 'root ::= "a"', stop: ['b'] });
+    bad({ jsonSchema: null }, /^jsonSchema must be a JSON Schema object$/);
+    bad({ jsonSchema: 'x' }, /^jsonSchema must be a JSON Schema object$/);
+    bad({ grammar: ' ' }, /^grammar must be a non-empty GBNF string$/);
+    bad({ grammar: 'root ::= "a"', jsonSchema: {} }, /^jsonSchema and grammar cannot be combined/);
+    bad({ jsonSchema: {}, ignoreEos: true }, /^ignoreEos cannot be combined with jsonSchema/);
+    bad({ jsonSchema: {}, stop: ['}'] }, /^stop cannot be combined with jsonSchema/);
+    bad({ jsonSchema: { items: [{ $ref: 'other.json#/a' }] } }, /^jsonSchema\.items\[0\]\.\$ref 'other\.json#\/a' is not supported/);
+    bad({ jsonSchema: { properties: { a: { pattern: 'abc' } } } }, /^jsonSchema\.properties\.a\.pattern 'abc' is not supported/);
+    const cyclic = { properties: {} };
+    cyclic.properties.me = cyclic;
+    assert.throws(() => ok({ jsonSchema: cyclic }), invalid(/^jsonSchema\.properties\.me refers back to itself/));
+  });
+
+  test('grammarSource: the schema as JSON text or the GBNF, nothing without either', () => {
+    assert.equal(grammarSource({ messages: [] }), undefined);
+    assert.deepEqual(grammarSource({ messages: [], grammar: 'root ::= "a"' }), { jsonSchema: '', gbnf: 'root ::= "a"' });
+    assert.deepEqual(grammarSource({ messages: [], jsonSchema: { type: 'integer' } }), { jsonSchema: '{"type":"integer"}', gbnf: '' });
+    assert.throws(() => grammarSource({ messages: [], jsonSchema: { n: 1n } }), invalid(/^jsonSchema cannot be written as JSON/));
   });
 });
 
