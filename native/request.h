@@ -5,9 +5,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "events.h"
+#include "image_cache.h"
 #include "llama.h"
 #include "projector.h"
 #include "prompt.h"
@@ -48,6 +50,9 @@ struct Request {
   llama_token last_token = -1;
   bool prepared = false;    // tokenized (Prepare ran)
   bool generating = false;
+  // Embeddings of tiles whose cache key recurs in this prompt (the same picture twice), kept
+  // from their first encode so that the copies reuse them even when the image cache is off.
+  std::unordered_map<std::string, ImageCache::Embedding> repeated_tiles;
   TextStream stream;
   Clock::time_point t_submit, t_start, t_first;
   double encode_ms = 0;

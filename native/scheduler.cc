@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "errors.h"
 #include "log.h"
@@ -265,6 +266,9 @@ void Scheduler::Prepare(Request &req) {
   req.images.clear();  // the chunks hold the preprocessed pixels now
   req.n_prompt = req.prompt.n_tokens;
   req.n_image_tokens = req.prompt.n_image_tokens;
+  std::unordered_map<std::string, int> key_count;
+  for (const auto &seg : req.prompt.segments)
+    if (seg.media && !seg.cache_key.empty() && ++key_count[seg.cache_key] == 2) req.repeated_tiles[seg.cache_key] = nullptr;
   // the engine's own invariants: a decode needs a token, and logits come from a text token
   if (req.n_prompt == 0) throw Error(code::INVALID_ARGUMENT, "the prompt is empty");
   if (req.prompt.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
@@ -368,23 +372,33 @@ void Scheduler::EncodeMedia(Request &req) {
   const llama_seq_id seq = static_cast<llama_seq_id>(std::find_if(slots_.begin(), slots_.end(), [&](auto &s) { return s.get() == &req; }) - slots_.begin());
   Projector &projector = *model_->projector;
   ImageCache &cache = model_->image_cache;
+  // per chunk of the run: an embedding already at hand (a tile seen earlier in this request, or
+  // the image cache), else the chunk whose encode it takes (itself, or an equal tile before it)
   std::vector<ImageCache::Embedding> cached;
+  std::vector<const mtmd_input_chunk *> source;
+  std::unordered_map<std::string, const mtmd_input_chunk *> in_batch;
   mtmd::batch_ptr mbatch;
   size_t end = req.segment, n_encode = 0;
   for (; end < req.prompt.segments.size() && req.prompt.segments[end].media; end++) {
     const Prompt::Segment &seg = req.prompt.segments[end];
-    cached.push_back(cache.Get(seg.cache_key));
-    if (cached.back()) continue;
+    auto rep = req.repeated_tiles.find(seg.cache_key);
+    ImageCache::Embedding embd = rep != req.repeated_tiles.end() && rep->second ? rep->second : cache.Get(seg.cache_key);
+    auto dup = seg.cache_key.empty() ? in_batch.end() : in_batch.find(seg.cache_key);
+    if (embd || dup != in_batch.end()) {
+      cached.push_back(embd);
+      source.push_back(embd ? nullptr : dup->second);
+      continue;
+    }
     if (!mbatch) mbatch.reset(mtmd_batch_init(projector.ctx()));
     int32_t rc = mtmd_batch_add_chunk(mbatch.get(), seg.media);
-    if (rc != 0 && n_encode > 0) {  // batch full or incompatible: the rest goes next step
-      cached.pop_back();
-      break;
-    }
+    if (rc != 0 && n_encode > 0) break;  // batch full or incompatible: the rest goes next step
     if (rc != 0) {
       Finish(req, "abort", code::INTERNAL, "cannot encode image chunk (mtmd_batch_add_chunk: " + std::to_string(rc) + ")");
       return;
     }
+    if (!seg.cache_key.empty()) in_batch[seg.cache_key] = seg.media;
+    cached.push_back(nullptr);
+    source.push_back(seg.media);
     n_encode++;
   }
   if (n_encode > 0) {
@@ -403,10 +417,16 @@ void Scheduler::EncodeMedia(Request &req) {
   const size_t n_embd = static_cast<size_t>(llama_model_n_embd_inp(model_->model));
   for (size_t i = 0; req.segment < end; req.segment++, i++) {
     const Prompt::Segment &seg = req.prompt.segments[req.segment];
-    const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), seg.media);
-    if (!cached[i]) {
+    const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), source[i]);
+    if (!cached[i] && source[i] == seg.media) {
       const size_t n = n_embd * mtmd_input_chunk_get_n_tokens(seg.media);
-      cache.Put(seg.cache_key, std::vector<float>(embd, embd + n));
+      auto rep = req.repeated_tiles.find(seg.cache_key);
+      if (rep != req.repeated_tiles.end()) {
+        rep->second = std::make_shared<const std::vector<float>>(embd, embd + n);
+        cache.Put(seg.cache_key, std::vector<float>(*rep->second));
+      } else {
+        cache.Put(seg.cache_key, std::vector<float>(embd, embd + n));
+      }
     }
     llama_pos new_n_past = req.n_past;
     sole_ = &req;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
+import { ensureFixture, ensureTestImages, loadTiny, referenceAnswer, userMessage } from './helpers.mjs';
 
 let images;
 before(async () => {
@@ -36,6 +36,33 @@ test('a second request about the same image does not run the encoder and answers
     assert.ok(uncached.imageCacheStats().encodes > 0);
   } finally {
     await Promise.all([vlm.dispose(), uncached.dispose()]);
+  }
+});
+
+test('the same image three times in one request is encoded once, with or without the cache', async () => {
+  const files = await ensureFixture({ size: 'tiny' });
+  const prompt = 'Describe these images.';
+  const thrice = [{ role: 'user', content: [...Array(3)].map(() => ({ type: 'image', image: images.landscape })).concat({ type: 'text', text: prompt }) }];
+  const once = await loadTiny({ imageCache: false });
+  try {
+    await once.generate({ messages: userMessage(images.landscape, 'a'), maxTokens: 1 });
+    const tiles = once.imageCacheStats().encodes;
+    assert.ok(tiles > 1, 'a tiled image');
+    for (const imageCache of [false, true]) {
+      const vlm = await loadTiny({ imageCache });
+      try {
+        const r = await vlm.generate({ messages: thrice, maxTokens: 16, temperature: 0 });
+        assert.equal(vlm.imageCacheStats().encodes, tiles, `imageCache: ${imageCache}: one image's tiles encoded`);
+        assert.equal(r.usage.imageTokens % 3, 0);
+        // llama-mtmd-cli encodes all three copies: the answer must not change
+        const theirs = await referenceAnswer({ ...files, images: [images.landscape, images.landscape, images.landscape], prompt, maxTokens: 16 });
+        assert.equal(r.text + (r.finishReason === 'stop' ? '\n' : ''), theirs);
+      } finally {
+        await vlm.dispose();
+      }
+    }
+  } finally {
+    await once.dispose();
   }
 });
 
