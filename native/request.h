@@ -44,6 +44,8 @@ struct Request {
   size_t segment = 0;        // next segment to evaluate
   size_t offset = 0;         // tokens of the current text segment already decoded
   int32_t n_prompt = 0, n_image_tokens = 0, n_generated = 0;
+  int32_t n_cached = 0;      // prompt tokens reused from the slot's KV cache
+  std::vector<llama_token> decoded;  // generated tokens decoded into the KV cache (all but the last)
   int32_t reservation = 0;   // KV cells promised to this request
   llama_pos n_past = 0;
   SamplerPtr sampler;
