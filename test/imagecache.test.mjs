@@ -9,9 +9,11 @@ before(async () => {
   images = await ensureTestImages();
 });
 
+// promptCache: false where the image cache itself is measured (a repeated prompt would otherwise
+// take the image from the slot's KV cache: test/prefix.test.mjs)
 test('a second request about the same image does not run the encoder and answers the same', async () => {
-  const vlm = await loadTiny();
-  const uncached = await loadTiny({ imageCache: false });
+  const vlm = await loadTiny({ promptCache: false });
+  const uncached = await loadTiny({ imageCache: false, promptCache: false });
   try {
     const ask = (m, prompt) => m.generate({ messages: userMessage(images.landscape, prompt), maxTokens: 16 });
     const first = await ask(vlm, 'Describe this image.');
@@ -81,7 +83,7 @@ test('multi-turn chat about one image re-encodes nothing', async () => {
 });
 
 test('the cache is bounded by bytes, least recently used first out', async () => {
-  const vlm = await loadTiny();
+  const vlm = await loadTiny({ promptCache: false });
   try {
     await vlm.generate({ messages: userMessage(images.square, 'a'), maxTokens: 1 });
     const perImage = vlm.imageCacheStats().bytes;
