@@ -49,6 +49,8 @@ export interface NativeEngineOptions {
   /** ggml type ids. */
   typeK: number;
   typeV: number;
+  /** Keep each slot's KV cache after a request and reuse its longest common prefix. */
+  promptCache: boolean;
 }
 
 export interface NativeGenerateParams {

@@ -30,6 +30,7 @@ export const DEFAULTS = Object.freeze({
   useMlock: false,
   warmup: true,
   imageCacheBytes: 32 * 1024 * 1024,
+  promptCache: true,
   // generating (SamplingOptions, RawRequest)
   maxTokens: 512,
   temperature: 0,
@@ -95,7 +96,7 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
   checkInt('threads', options.threads, 1, 1024);
   checkInt('imageMinTokens', options.imageMinTokens, 1, 1 << 20);
   checkInt('imageMaxTokens', options.imageMaxTokens, 1, 1 << 20);
-  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup'] as const) checkBool(k, options[k]);
+  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup', 'promptCache'] as const) checkBool(k, options[k]);
   if (options.flashAttention !== undefined && options.flashAttention !== 'auto' && typeof options.flashAttention !== 'boolean') {
     throw invalid("flashAttention must be 'auto', true or false");
   }
@@ -236,6 +237,7 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
       flashAttn,
       typeK: kv,
       typeV: kv,
+      promptCache: options.promptCache ?? DEFAULTS.promptCache,
     },
   };
 }

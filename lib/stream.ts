@@ -23,7 +23,7 @@ function emptyResult(): GenerateResult {
   return {
     text: '',
     finishReason: 'abort',
-    usage: { promptTokens: 0, imageTokens: 0, completionTokens: 0, totalTokens: 0 },
+    usage: { promptTokens: 0, imageTokens: 0, cachedTokens: 0, completionTokens: 0, totalTokens: 0 },
     timings: { imageEncodeMs: 0, promptEvalMs: 0, promptTokensPerSecond: 0, generationMs: 0, tokensPerSecond: 0, timeToFirstTokenMs: 0, totalMs: 0 },
   };
 }

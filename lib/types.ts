@@ -234,6 +234,14 @@ export interface LoadModelOptions {
    */
   imageCache?: false | { maxBytes?: number };
   /**
+   * Prompt-prefix reuse: each parallel slot keeps its KV cache after a request, and a new request
+   * goes to the free slot whose cache shares the longest prefix with its prompt (images compared
+   * by content), evaluating only the rest (multi-turn chat, repeated system prompts). Idle caches
+   * are dropped whenever a new request needs their room. `usage.cachedTokens` reports the reuse.
+   * Default: DEFAULTS.promptCache (true).
+   */
+  promptCache?: boolean;
+  /**
    * Memory budget (bytes, or a string like `'1.5GB'`) for weights, KV cache, compute buffers and
    * projector. The largest context up to `contextSize` that fits is used (see `info.contextSize`);
    * if none does, loading fails before allocating with an `InsufficientMemoryError`.
@@ -322,6 +330,8 @@ export type FinishReason = 'stop' | 'length' | 'abort';
 export interface TokenUsage {
   promptTokens: number;
   imageTokens: number;
+  /** Prompt tokens taken from a slot's KV cache instead of being evaluated (`promptCache`). */
+  cachedTokens: number;
   completionTokens: number;
   totalTokens: number;
 }

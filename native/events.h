@@ -12,7 +12,7 @@ namespace smolvlm {
 struct Final {
   std::string finish_reason;  // stop | length | abort
   std::string error_code, error_message;
-  int32_t prompt_tokens = 0, image_tokens = 0, completion_tokens = 0;
+  int32_t prompt_tokens = 0, image_tokens = 0, cached_tokens = 0, completion_tokens = 0;
   double image_encode_ms = 0, prompt_eval_ms = 0, generation_ms = 0, ttft_ms = 0, total_ms = 0;
 };
 

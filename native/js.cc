@@ -122,6 +122,7 @@ EngineOptions ReadEngineOptions(const Napi::Object &o) {
   opt.flash_attn = static_cast<int32_t>(Integer(o, "flashAttn", -1, 1));
   opt.type_k = static_cast<int32_t>(Integer(o, "typeK", 0, GGML_TYPE_COUNT - 1));
   opt.type_v = static_cast<int32_t>(Integer(o, "typeV", 0, GGML_TYPE_COUNT - 1));
+  opt.prompt_cache = Bool(o, "promptCache");
   return opt;
 }
 
@@ -350,6 +351,7 @@ Napi::Object Event(Napi::Env env, const EventBatch &batch) {
   Napi::Object usage = Napi::Object::New(env);
   usage.Set("promptTokens", f.prompt_tokens);
   usage.Set("imageTokens", f.image_tokens);
+  usage.Set("cachedTokens", f.cached_tokens);
   usage.Set("completionTokens", f.completion_tokens);
   usage.Set("totalTokens", f.prompt_tokens + f.completion_tokens);
   done.Set("usage", usage);

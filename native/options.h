@@ -36,6 +36,7 @@ struct EngineOptions {
   int32_t flash_attn = 0;   // llama_flash_attn_type
   int32_t type_k = 0;       // ggml_type of the KV cache
   int32_t type_v = 0;
+  bool prompt_cache = false;  // slots keep their KV cache; requests reuse the longest common prefix
 };
 
 /** [sync] The model parameters of a load (or of its dry run). */

@@ -1,6 +1,5 @@
 #include "prompt.h"
 
-#include <unordered_map>
 
 #include "errors.h"
 #include "tokens.h"
@@ -35,12 +34,40 @@ std::vector<std::string> SplitAtMarkers(const std::string &text, const std::stri
  * 1x1 grid (mtmd emits tile, then overview) and the tokens SmolVLM uses for an unsplit image:
  * <fake_token_around_image><global-img> overview <fake_token_around_image>.
  */
+/**
+ * Each image chunk's ordinal inside its own image (tile 0, 1, ..., overview), so that the same
+ * picture twice in one call gives both copies the same cache keys. mtmd gives every chunk of an
+ * image the image's id; a run of k equal ids among `bitmaps` yields k equal runs of chunks.
+ */
+std::vector<int> TileOrdinals(const mtmd_input_chunks *chunks, const std::vector<const mtmd_bitmap *> &bitmaps) {
+  std::vector<std::string> ids;
+  for (size_t c = 0; c < mtmd_input_chunks_size(chunks); c++) {
+    const mtmd_input_chunk *chunk = mtmd_input_chunks_get(chunks, c);
+    if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_TEXT) continue;
+    const char *id = mtmd_input_chunk_get_id(chunk);
+    ids.push_back(id ? id : "");
+  }
+  std::vector<int> ordinals(ids.size());
+  for (size_t p = 0, q = 0; p < ids.size();) {
+    size_t c = 0, k = 0;
+    while (p + c < ids.size() && ids[p + c] == ids[p]) c++;
+    while (q + k < bitmaps.size() && ids[p] == mtmd_bitmap_get_id(bitmaps[q + k])) k++;
+    const size_t per_image = k > 0 && c % k == 0 ? c / k : c;
+    for (size_t i = 0; i < c; i++) ordinals[p + i] = static_cast<int>(i % per_image);
+    p += c;
+    q += k;
+  }
+  return ordinals;
+}
+
 void AddChunks(Prompt &out, const llama_vocab *vocab, const Projector &projector, mtmd::input_chunks_ptr chunks,
-               const ImageSettings &settings, std::unordered_map<std::string, int> &ordinals) {
+               const ImageSettings &settings, const std::vector<const mtmd_bitmap *> &bitmaps) {
   const bool overview_only = !settings.tiling;
   bool drop_newlines = false;
   int image_chunk = 0;
   std::vector<size_t> run_media;  // indices of this run's image segments
+  const std::vector<int> ordinals = TileOrdinals(chunks.get(), bitmaps);
+  size_t media_index = 0;
   const size_t n_chunks = mtmd_input_chunks_size(chunks.get());
   for (size_t c = 0; c < n_chunks; c++) {
     const mtmd_input_chunk *chunk = mtmd_input_chunks_get(chunks.get(), c);
@@ -57,7 +84,7 @@ void AddChunks(Prompt &out, const llama_vocab *vocab, const Projector &projector
     }
     const char *id = mtmd_input_chunk_get_id(chunk);
     const std::string key = id && *id ? projector.CacheKey(id, settings) : std::string();
-    const int ordinal = key.empty() ? 0 : ordinals[key]++;  // tiles of one image share its id
+    const int ordinal = ordinals[media_index++];  // tiles of one image share its id
     if (overview_only && image_chunk++ % 2 == 0) {
       // the tile: drop it with the <fake_token_around_image><row_1_col_1> before it and the
       // "\n\n" that starts the overview's prefix
@@ -112,7 +139,6 @@ Prompt TokenizePrompt(const llama_vocab *vocab, Projector *projector, const std:
                                             std::to_string(images.size()) + " images were given");
   }
 
-  std::unordered_map<std::string, int> ordinals;
   for (size_t i = 0;;) {
     size_t j = i;
     if (i < n_images) {
@@ -134,7 +160,7 @@ Prompt TokenizePrompt(const llama_vocab *vocab, Projector *projector, const std:
     const MtmdResult r = projector->Tokenize(chunks.get(), input, bitmaps, settings);
     if (r.rc == 1) throw Error(code::INVALID_ARGUMENT, "the number of images does not match the number of media markers in the prompt");
     if (r.rc != 0) throw Error(code::IMAGE_INVALID, "image preprocessing failed" + (r.why.empty() ? "" : ": " + r.why));
-    AddChunks(out, vocab, *projector, std::move(chunks), settings, ordinals);
+    AddChunks(out, vocab, *projector, std::move(chunks), settings, bitmaps);
     if (j == n_images) break;
     i = j;
   }

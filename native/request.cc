@@ -18,6 +18,7 @@ Final Request::Summary(const std::string &reason, const char *err_code, const st
   }
   f.prompt_tokens = n_prompt;
   f.image_tokens = n_image_tokens;
+  f.cached_tokens = n_cached;
   f.completion_tokens = n_generated;
   f.image_encode_ms = encode_ms;
   f.total_ms = Ms(t_submit, now);

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "events.h"
+#include "image_cache.h"
 #include "llama.h"
 #include "projector.h"
 #include "prompt.h"
@@ -43,12 +45,17 @@ struct Request {
   size_t segment = 0;        // next segment to evaluate
   size_t offset = 0;         // tokens of the current text segment already decoded
   int32_t n_prompt = 0, n_image_tokens = 0, n_generated = 0;
+  int32_t n_cached = 0;      // prompt tokens reused from the slot's KV cache
+  std::vector<llama_token> decoded;  // generated tokens decoded into the KV cache (all but the last)
   int32_t reservation = 0;   // KV cells promised to this request
   llama_pos n_past = 0;
   SamplerPtr sampler;
   llama_token last_token = -1;
   bool prepared = false;    // tokenized (Prepare ran)
   bool generating = false;
+  // Embeddings of tiles whose cache key recurs in this prompt (the same picture twice), kept
+  // from their first encode so that the copies reuse them even when the image cache is off.
+  std::unordered_map<std::string, ImageCache::Embedding> repeated_tiles;
   TextStream stream;
   Clock::time_point t_submit, t_start, t_first;
   double encode_ms = 0;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "errors.h"
 #include "log.h"
@@ -65,6 +66,7 @@ Scheduler::Scheduler(std::shared_ptr<ModelHandle> model, EngineOptions opt, cons
   memory_ = memory::Breakdown(ctx_, model_->model);
   batch_ = llama_batch_init(static_cast<int32_t>(opt_.n_batch), 0, 1);
   slots_.resize(opt_.n_parallel);
+  kv_.resize(opt_.n_parallel);
   std::lock_guard<std::mutex> lock(g_schedulers_mu);
   g_schedulers.insert(this);
 }
@@ -259,16 +261,67 @@ bool Scheduler::Admit(std::shared_ptr<Request> &req) {
   const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
   // in 64 bits: maxTokens may be as large as INT32_MAX
   const int32_t want = static_cast<int32_t>(std::min<int64_t>(n_ctx, static_cast<int64_t>(req->n_prompt) + req->params.max_tokens));
-  if (reserved_ + want > n_ctx && !Active().empty()) {
+  SlotCache::Match match;
+  const size_t slot = ChooseSlot(*req, match);
+  // Idle slots' caches hold cells too: drop them, least recently used first, while the request
+  // does not fit (the chosen slot's own cache becomes part of the request).
+  auto fits = [&] { return reserved_ - kv_[slot].cells + want <= n_ctx; };
+  while (!fits()) {
+    size_t victim = slots_.size();
+    for (size_t s = 0; s < slots_.size(); s++) {
+      if (s == slot || slots_[s] || kv_[s].cells == 0) continue;
+      if (victim == slots_.size() || kv_[s].last_used < kv_[victim].last_used) victim = s;
+    }
+    if (victim == slots_.size()) break;
+    DropCache(victim);
+  }
+  if (!fits() && !Active().empty()) {
     waiting_ = req;
     return false;
   }
   waiting_.reset();
+  // Keep the common prefix, remove the rest of the slot's sequence, and resume after the prefix.
+  llama_memory_t mem = llama_get_memory(ctx_);
+  const llama_seq_id seq = static_cast<llama_seq_id>(slot);
+  if (kv_[slot].cells > 0 && !llama_memory_seq_rm(mem, seq, match.pos, -1)) {
+    llama_memory_seq_rm(mem, seq, -1, -1);
+    match = {};
+  }
+  reserved_ += want - kv_[slot].cells;
+  kv_[slot].Clear();
+  req->segment = match.segment;
+  req->offset = match.offset;
+  req->n_past = match.pos;
+  req->n_cached = match.cells;
   req->reservation = want;
-  reserved_ += want;
   req->sampler = MakeSampler(model_->vocab(), req->params.sampling, std::move(req->grammar));
-  *free_slot = req;
+  slots_[slot] = req;
   return true;
+}
+
+size_t Scheduler::ChooseSlot(const Request &req, SlotCache::Match &match) const {
+  size_t best = slots_.size();
+  for (size_t s = 0; s < slots_.size(); s++) {
+    if (slots_[s]) continue;
+    const SlotCache::Match m = opt_.prompt_cache ? kv_[s].Prefix(req.prompt, req.n_prompt - 1) : SlotCache::Match{};
+    if (best != slots_.size()) {
+      if (m.cells < match.cells) continue;
+      if (m.cells == match.cells) {
+        // no better prefix: an empty slot, else the least recently used (others keep theirs)
+        const bool empty = kv_[s].cells == 0, best_empty = kv_[best].cells == 0;
+        if (empty != best_empty ? !empty : kv_[s].last_used >= kv_[best].last_used) continue;
+      }
+    }
+    best = s;
+    match = m;
+  }
+  return best;
+}
+
+void Scheduler::DropCache(size_t slot) {
+  llama_memory_seq_rm(llama_get_memory(ctx_), static_cast<llama_seq_id>(slot), -1, -1);
+  reserved_ -= kv_[slot].cells;
+  kv_[slot].Clear();
 }
 
 void Scheduler::Prepare(Request &req) {
@@ -277,6 +330,9 @@ void Scheduler::Prepare(Request &req) {
   req.images.clear();  // the chunks hold the preprocessed pixels now
   req.n_prompt = req.prompt.n_tokens;
   req.n_image_tokens = req.prompt.n_image_tokens;
+  std::unordered_map<std::string, int> key_count;
+  for (const auto &seg : req.prompt.segments)
+    if (seg.media && !seg.cache_key.empty() && ++key_count[seg.cache_key] == 2) req.repeated_tiles[seg.cache_key] = nullptr;
   // the engine's own invariants: a decode needs a token, and logits come from a text token
   if (req.n_prompt == 0) throw Error(code::INVALID_ARGUMENT, "the prompt is empty");
   if (req.prompt.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
@@ -359,6 +415,7 @@ void Scheduler::Step() {
         o.req->generating = true;
       } else {
         o.req->n_past += 1;
+        o.req->decoded.push_back(o.req->last_token);  // now in the KV cache
       }
       Sample(*o.req, o.index);
     }
@@ -380,23 +437,33 @@ void Scheduler::EncodeMedia(Request &req) {
   const llama_seq_id seq = static_cast<llama_seq_id>(std::find_if(slots_.begin(), slots_.end(), [&](auto &s) { return s.get() == &req; }) - slots_.begin());
   Projector &projector = *model_->projector;
   ImageCache &cache = model_->image_cache;
+  // per chunk of the run: an embedding already at hand (a tile seen earlier in this request, or
+  // the image cache), else the chunk whose encode it takes (itself, or an equal tile before it)
   std::vector<ImageCache::Embedding> cached;
+  std::vector<const mtmd_input_chunk *> source;
+  std::unordered_map<std::string, const mtmd_input_chunk *> in_batch;
   mtmd::batch_ptr mbatch;
   size_t end = req.segment, n_encode = 0;
   for (; end < req.prompt.segments.size() && req.prompt.segments[end].media; end++) {
     const Prompt::Segment &seg = req.prompt.segments[end];
-    cached.push_back(cache.Get(seg.cache_key));
-    if (cached.back()) continue;
+    auto rep = req.repeated_tiles.find(seg.cache_key);
+    ImageCache::Embedding embd = rep != req.repeated_tiles.end() && rep->second ? rep->second : cache.Get(seg.cache_key);
+    auto dup = seg.cache_key.empty() ? in_batch.end() : in_batch.find(seg.cache_key);
+    if (embd || dup != in_batch.end()) {
+      cached.push_back(embd);
+      source.push_back(embd ? nullptr : dup->second);
+      continue;
+    }
     if (!mbatch) mbatch.reset(mtmd_batch_init(projector.ctx()));
     int32_t rc = mtmd_batch_add_chunk(mbatch.get(), seg.media);
-    if (rc != 0 && n_encode > 0) {  // batch full or incompatible: the rest goes next step
-      cached.pop_back();
-      break;
-    }
+    if (rc != 0 && n_encode > 0) break;  // batch full or incompatible: the rest goes next step
     if (rc != 0) {
       Finish(req, "abort", code::INTERNAL, "cannot encode image chunk (mtmd_batch_add_chunk: " + std::to_string(rc) + ")");
       return;
     }
+    if (!seg.cache_key.empty()) in_batch[seg.cache_key] = seg.media;
+    cached.push_back(nullptr);
+    source.push_back(seg.media);
     n_encode++;
   }
   if (n_encode > 0) {
@@ -416,10 +483,16 @@ void Scheduler::EncodeMedia(Request &req) {
   const size_t n_embd = static_cast<size_t>(llama_model_n_embd_inp(model_->model));
   for (size_t i = 0; req.segment < end; req.segment++, i++) {
     const Prompt::Segment &seg = req.prompt.segments[req.segment];
-    const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), seg.media);
-    if (!cached[i]) {
+    const float *embd = cached[i] ? cached[i]->data() : mtmd_batch_get_output_embd(mbatch.get(), source[i]);
+    if (!cached[i] && source[i] == seg.media) {
       const size_t n = n_embd * mtmd_input_chunk_get_n_tokens(seg.media);
-      cache.Put(seg.cache_key, std::vector<float>(embd, embd + n));
+      auto rep = req.repeated_tiles.find(seg.cache_key);
+      if (rep != req.repeated_tiles.end()) {
+        rep->second = std::make_shared<const std::vector<float>>(embd, embd + n);
+        cache.Put(seg.cache_key, std::vector<float>(*rep->second));
+      } else {
+        cache.Put(seg.cache_key, std::vector<float>(embd, embd + n));
+      }
     }
     llama_pos new_n_past = req.n_past;
     sole_ = &req;
@@ -479,9 +552,19 @@ void Scheduler::Finish(Request &req, const std::string &reason, const char *err_
   std::shared_ptr<Request> keep;  // `req` outlives its slot until it is forgotten
   for (auto &s : slots_) {
     if (s.get() == &req) {
-      llama_memory_seq_rm(llama_get_memory(ctx_), static_cast<llama_seq_id>(&s - slots_.data()), -1, -1);
+      const size_t slot = static_cast<size_t>(&s - slots_.data());
       reserved_ -= req.reservation;
       req.reservation = 0;
+      // A request that ended normally leaves its prompt and answer for the next one to reuse;
+      // after an error or abort the sequence's state is not trusted.
+      if (opt_.prompt_cache && !err_code && req.generating) {
+        kv_[slot].Assign(req.prompt, req.decoded);
+        kv_[slot].last_used = ++use_clock_;
+        reserved_ += kv_[slot].cells;
+      } else {
+        llama_memory_seq_rm(llama_get_memory(ctx_), static_cast<llama_seq_id>(slot), -1, -1);
+        kv_[slot].Clear();
+      }
       keep = std::move(s);
       break;
     }

@@ -17,6 +17,7 @@
 #include "model.h"
 #include "options.h"
 #include "request.h"
+#include "slot_cache.h"
 
 namespace smolvlm {
 
@@ -58,6 +59,9 @@ class Scheduler {
   void Sample(Request &req, int32_t batch_index);
   void Finish(Request &req, const std::string &reason, const char *err_code = nullptr, const std::string &err_msg = "");
   void Forget(uint64_t id);  // drops a finished request from `live_`
+  /** The free slot for `req`: the longest common prefix with its cache (promptCache), else an empty one, else the least recently used. */
+  size_t ChooseSlot(const Request &req, SlotCache::Match &match) const;
+  void DropCache(size_t slot);  // an idle slot's KV cache, removed to make room
   std::vector<std::shared_ptr<Request>> Active() const;
 
   std::shared_ptr<ModelHandle> model_;
@@ -85,7 +89,9 @@ class Scheduler {
   // engine thread only
   std::vector<std::shared_ptr<Request>> slots_;  // index = sequence id
   std::shared_ptr<Request> waiting_;             // prepared head of the queue that does not fit yet
-  int32_t reserved_ = 0;
+  int32_t reserved_ = 0;                         // KV cells promised to requests or held by idle slots' caches
+  std::vector<SlotCache> kv_;                    // what each slot's KV cache holds between requests (promptCache)
+  uint64_t use_clock_ = 0;
   const Request *sole_ = nullptr;                // the only request in the batch being decoded
 };
 

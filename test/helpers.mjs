@@ -55,12 +55,16 @@ export function referenceCli() {
   return join(refDir, 'llama-mtmd-cli');
 }
 
-/** Greedy answer of llama-mtmd-cli for one image and one prompt (stdout bytes, trimmed of its framing). */
-export async function referenceAnswer({ model, mmproj, image, prompt, maxTokens, contextSize = 4096 }) {
+/**
+ * Greedy answer of llama-mtmd-cli for one image (or `images`, each with its marker before the
+ * prompt) and one prompt (stdout bytes, trimmed of its framing).
+ */
+export async function referenceAnswer({ model, mmproj, image, images, prompt, maxTokens, contextSize = 4096 }) {
   const cli = referenceCli();
+  const imageArgs = (images ?? [image]).flatMap((i) => ['--image', i]);
   const { stdout } = await execFileP(
     cli,
-    ['-m', model, '--mmproj', mmproj, '--image', image, '-p', prompt, '--temp', '0', '-n', String(maxTokens),
+    ['-m', model, '--mmproj', mmproj, ...imageArgs, '-p', prompt, '--temp', '0', '-n', String(maxTokens),
       '-t', String(THREADS), '-c', String(contextSize)],
     { encoding: 'buffer', maxBuffer: 64 << 20 },
   );

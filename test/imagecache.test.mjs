@@ -2,16 +2,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
+import { ensureFixture, ensureTestImages, loadTiny, referenceAnswer, userMessage } from './helpers.mjs';
 
 let images;
 before(async () => {
   images = await ensureTestImages();
 });
 
+// promptCache: false where the image cache itself is measured (a repeated prompt would otherwise
+// take the image from the slot's KV cache: test/prefix.test.mjs)
 test('a second request about the same image does not run the encoder and answers the same', async () => {
-  const vlm = await loadTiny();
-  const uncached = await loadTiny({ imageCache: false });
+  const vlm = await loadTiny({ promptCache: false });
+  const uncached = await loadTiny({ imageCache: false, promptCache: false });
   try {
     const ask = (m, prompt) => m.generate({ messages: userMessage(images.landscape, prompt), maxTokens: 16 });
     const first = await ask(vlm, 'Describe this image.');
@@ -39,6 +41,33 @@ test('a second request about the same image does not run the encoder and answers
   }
 });
 
+test('the same image three times in one request is encoded once, with or without the cache', async () => {
+  const files = await ensureFixture({ size: 'tiny' });
+  const prompt = 'Describe these images.';
+  const thrice = [{ role: 'user', content: [...Array(3)].map(() => ({ type: 'image', image: images.landscape })).concat({ type: 'text', text: prompt }) }];
+  const once = await loadTiny({ imageCache: false });
+  try {
+    await once.generate({ messages: userMessage(images.landscape, 'a'), maxTokens: 1 });
+    const tiles = once.imageCacheStats().encodes;
+    assert.ok(tiles > 1, 'a tiled image');
+    for (const imageCache of [false, true]) {
+      const vlm = await loadTiny({ imageCache });
+      try {
+        const r = await vlm.generate({ messages: thrice, maxTokens: 16, temperature: 0 });
+        assert.equal(vlm.imageCacheStats().encodes, tiles, `imageCache: ${imageCache}: one image's tiles encoded`);
+        assert.equal(r.usage.imageTokens % 3, 0);
+        // llama-mtmd-cli encodes all three copies: the answer must not change
+        const theirs = await referenceAnswer({ ...files, images: [images.landscape, images.landscape, images.landscape], prompt, maxTokens: 16 });
+        assert.equal(r.text + (r.finishReason === 'stop' ? '\n' : ''), theirs);
+      } finally {
+        await vlm.dispose();
+      }
+    }
+  } finally {
+    await once.dispose();
+  }
+});
+
 test('multi-turn chat about one image re-encodes nothing', async () => {
   const vlm = await loadTiny();
   try {
@@ -54,7 +83,7 @@ test('multi-turn chat about one image re-encodes nothing', async () => {
 });
 
 test('the cache is bounded by bytes, least recently used first out', async () => {
-  const vlm = await loadTiny();
+  const vlm = await loadTiny({ promptCache: false });
   try {
     await vlm.generate({ messages: userMessage(images.square, 'a'), maxTokens: 1 });
     const perImage = vlm.imageCacheStats().bytes;

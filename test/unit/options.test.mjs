@@ -15,7 +15,7 @@ const LOAD_FIELDS = {
   model: 'string', mmproj: 'string', gpuLayers: 'int', useMmap: 'mmap', useMlock: 'boolean', mmprojGpu: 'boolean', useGpu: 'boolean',
   threads: 'int', imageMinTokens: 'int', imageMaxTokens: 'int', flashAttn: 'int', warmup: 'boolean', imageCacheBytes: 'number',
 };
-const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int' };
+const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int', promptCache: 'boolean' };
 const GENERATE_FIELDS = {
   prompt: 'string', addSpecial: 'boolean', parseSpecial: 'boolean', maxTokens: 'int', temperature: 'number', topK: 'int', topP: 'number',
   minP: 'number', repeatPenalty: 'number', repeatLastN: 'int', seed: 'int', ignoreEos: 'boolean', tokens: 'boolean', logprobs: 'boolean', stop: 'array',
@@ -42,12 +42,12 @@ describe('DEFAULTS', () => {
         maxTokens: DEFAULTS.maxTokens, temperature: DEFAULTS.temperature, topK: DEFAULTS.topK, topP: DEFAULTS.topP, minP: DEFAULTS.minP,
         repeatPenalty: DEFAULTS.repeatPenalty, repeatLastN: DEFAULTS.repeatLastN, imageCacheBytes: DEFAULTS.imageCacheBytes,
         useMmap: DEFAULTS.useMmap, useMlock: DEFAULTS.useMlock, projectorOnGpu: DEFAULTS.projectorOnGpu, warmup: DEFAULTS.warmup,
-        flashAttention: DEFAULTS.flashAttention, kvCacheType: DEFAULTS.kvCacheType,
+        flashAttention: DEFAULTS.flashAttention, kvCacheType: DEFAULTS.kvCacheType, promptCache: DEFAULTS.promptCache,
       },
       {
         contextSize: 4096, parallel: 1, batchSize: 2048, ubatchSize: 512, maxTokens: 512, temperature: 0, topK: 40, topP: 0.95, minP: 0.05,
         repeatPenalty: 1, repeatLastN: 64, imageCacheBytes: 32 * MiB, useMmap: 'auto', useMlock: false, projectorOnGpu: true, warmup: true,
-        flashAttention: 'auto', kvCacheType: 'f16',
+        flashAttention: 'auto', kvCacheType: 'f16', promptCache: true,
       },
     );
     assert.equal(DEFAULTS.threads, availableParallelism());
@@ -69,7 +69,7 @@ describe('load options -> native', () => {
       model: 'm.gguf', mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: true, useGpu: true, threads,
       imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB,
     });
-    assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1 });
+    assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1, promptCache: true });
   });
 
   test('every option reaches its field', () => {
@@ -77,7 +77,7 @@ describe('load options -> native', () => {
       {
         model: 'm.gguf', mmproj: 'p.gguf', contextSize: 1024, parallel: 2, batchSize: 256, ubatchSize: 128, threads: 3, projectorOnGpu: false,
         flashAttention: true, kvCacheType: 'q8_0', useMmap: false, useMlock: true, imageMinTokens: 64, imageMaxTokens: 256, warmup: false,
-        imageCache: { maxBytes: 1000 }, gpu: { layers: 5 },
+        imageCache: { maxBytes: 1000 }, gpu: { layers: 5 }, promptCache: false,
       },
       true,
     );
@@ -85,7 +85,7 @@ describe('load options -> native', () => {
       model: 'm.gguf', mmproj: 'p.gguf', gpuLayers: 5, useMmap: false, useMlock: true, mmprojGpu: false, useGpu: true, threads: 3,
       imageMinTokens: 64, imageMaxTokens: 256, flashAttn: 1, warmup: false, imageCacheBytes: 1000,
     });
-    assert.deepEqual(engine, { contextSize: 1024, batchSize: 256, ubatchSize: 128, parallel: 2, threads: 3, threadsBatch: 3, flashAttn: 1, typeK: 8, typeV: 8 });
+    assert.deepEqual(engine, { contextSize: 1024, batchSize: 256, ubatchSize: 128, parallel: 2, threads: 3, threadsBatch: 3, flashAttn: 1, typeK: 8, typeV: 8, promptCache: false });
   });
 
   test('gpu', () => {
