@@ -7,8 +7,9 @@
 import { availableParallelism } from 'node:os';
 import type { NativeEngineOptions, NativeGenerateParams, NativeImage, NativeLoadOptions } from './binding.js';
 import { invalid } from './errors.js';
+import { nativeLoraOptions, nativeLoraSet, validateLoraSelection } from './lora.js';
 import { parseBytes } from './memory.js';
-import type { GenerateRequest, ImageResolution, KvCacheType, LoadModelOptions } from './types.js';
+import type { GenerateRequest, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo } from './types.js';
 
 /** Every default of the library's options, written once. */
 export const DEFAULTS = Object.freeze({
@@ -121,6 +122,7 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
     throw invalid(`kvCacheType '${options.kvCacheType}' needs flash attention (llama.cpp cannot quantize the V cache without it)`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+  nativeLoraOptions(options.lora);
 }
 
 /** Checks the sampling options of a generate request (`request` is known to be an object). */
@@ -138,6 +140,7 @@ export function validateSampling(request: GenerateRequest): void {
   if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
     throw invalid('stop must be an array of non-empty strings');
   }
+  validateLoraSelection(request.lora);
 }
 
 /** Checks one image's resolution settings; `where` names the image in the message. */
@@ -170,6 +173,7 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
       flashAttn,
       warmup: options.warmup ?? DEFAULTS.warmup,
       imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? DEFAULTS.imageCacheBytes,
+      lora: nativeLoraOptions(options.lora),
     },
     engine: {
       contextSize: options.contextSize ?? DEFAULTS.contextSize,
@@ -191,7 +195,7 @@ export function addSpecialOf(request: GenerateRequest): boolean {
 }
 
 /** The native generation parameters for a validated request and its rendered prompt. */
-export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number): NativeGenerateParams {
+export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number, loras: readonly LoraInfo[]): NativeGenerateParams {
   const repeatLastN = request.repeatLastN ?? DEFAULTS.repeatLastN;
   return {
     prompt,
@@ -209,6 +213,7 @@ export function nativeGenerateParams(request: GenerateRequest, prompt: string, c
     tokens: request.tokens ?? DEFAULTS.tokens,
     logprobs: request.logprobs ?? DEFAULTS.logprobs,
     stop: request.stop ?? [],
+    lora: nativeLoraSet(request.lora, loras),
   };
 }
 

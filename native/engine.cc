@@ -46,6 +46,10 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   auto req = std::make_shared<Request>();
   req->t_submit = Clock::now();
   req->params = js::ReadGenerateParams(info[0].As<Napi::Object>());
+  const size_t n_lora = scheduler_->model()->loras.size();
+  for (const auto &[index, scale] : req->params.lora) {
+    if (static_cast<size_t>(index) >= n_lora) throw js::ToError(env, code::INTERNAL, "LoRA index " + std::to_string(index) + " out of range");
+  }
   req->stream = TextStream(req->params.stop);
   req->images = js::ReadImages(env, scheduler_->model()->projector.get(), info[1].As<Napi::Array>());
   req->id = next_id_++;

@@ -55,13 +55,16 @@ export function referenceCli() {
   return join(refDir, 'llama-mtmd-cli');
 }
 
-/** Greedy answer of llama-mtmd-cli for one image and one prompt (stdout bytes, trimmed of its framing). */
-export async function referenceAnswer({ model, mmproj, image, prompt, maxTokens, contextSize = 4096 }) {
+/**
+ * Greedy answer of llama-mtmd-cli for one image and one prompt (stdout bytes, trimmed of its framing).
+ * `args`: more flags (e.g. `['--lora', path]`).
+ */
+export async function referenceAnswer({ model, mmproj, image, prompt, maxTokens, contextSize = 4096, args = [] }) {
   const cli = referenceCli();
   const { stdout } = await execFileP(
     cli,
     ['-m', model, '--mmproj', mmproj, '--image', image, '-p', prompt, '--temp', '0', '-n', String(maxTokens),
-      '-t', String(THREADS), '-c', String(contextSize)],
+      '-t', String(THREADS), '-c', String(contextSize), ...args],
     { encoding: 'buffer', maxBuffer: 64 << 20 },
   );
   // stdout is "\n" (prompt evaluated) + the pieces + ("\n" at an end-of-generation token) + "\n\n".
