@@ -2,6 +2,7 @@
 // --lora-scaled from the same build and differs from the base model's; per-request sets are
 // served apart (never one batch with the wrong weights); bad adapter files are typed errors.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +10,7 @@ import { estimateMemory, InvalidArgumentError, ModelLoadError } from '../dist/in
 import { f32, str, u32, writeGGUF } from './fixtures/gguf.mjs';
 import { ensureLora, loraModel } from './fixtures/lora.mjs';
 import { SHAPES } from './fixtures/synth.mjs';
-import { ensureTestImages, loadTiny, referenceAnswer, tempDir, userMessage } from './helpers.mjs';
+import { ensureTestImages, loadTiny, referenceAnswer, root, tempDir, THREADS, userMessage } from './helpers.mjs';
 
 const PROMPT = 'Describe this image.';
 const MAX_TOKENS = 24;
@@ -87,6 +88,18 @@ describe('LoRA adapters', () => {
     assert.equal(est.totals.lora, a.sizeBytes);
     const none = await estimateMemory({ ...lora.base, contextSize: 4096 });
     assert.equal(none.totals.lora, 0);
+  });
+
+  test('smolvlm describe --lora path:0.5 answers as llama-mtmd-cli --lora-scaled; a bad adapter fails with its message', async () => {
+    const cli = (...args) => new Promise((done) => execFile(process.execPath, [join(root, 'bin', 'smolvlm.mjs'), 'describe', images.square,
+      '--model', lora.base.model, '--mmproj', lora.base.mmproj, '--threads', String(THREADS), '--max-tokens', String(MAX_TOKENS), '-q', ...args],
+    (err, stdout, stderr) => done({ code: err ? err.code : 0, stdout, stderr })));
+    const r = await cli('--json', '--lora', `${lora.path}:0.5`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).text, reference.square[0.5].trim());
+    const bad = await cli('--lora', lora.base.mmproj);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /not a LoRA adapter/);
   });
 
   test('a request naming an adapter the model was not loaded with is an InvalidArgumentError', async () => {
