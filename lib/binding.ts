@@ -35,6 +35,8 @@ export interface NativeLoadOptions {
   warmup: boolean;
   /** >= 0; 0 disables the cache. */
   imageCacheBytes: number;
+  /** Absolute paths, unique ids. */
+  lora: { path: string; id: string; scale: number }[];
 }
 
 export interface NativeEngineOptions {
@@ -72,6 +74,8 @@ export interface NativeGenerateParams {
   logprobs: boolean;
   /** Possibly empty. */
   stop: string[];
+  /** Indexes into info().lora, ascending, no zero scale; [] = the base model. */
+  lora: { index: number; scale: number }[];
 }
 
 /** A grammar compiled and checked by `NativeModel.compileGrammar`; one `generate` uses it up. */
@@ -115,6 +119,8 @@ export interface NativeMemoryReport {
   devices: NativeDeviceMemory[];
   /** Projector weights + compute buffers per device (in `model`). */
   projector: NativeDeviceMemory[];
+  /** LoRA adapters' tensor bytes. */
+  lora: number;
   /** Repeating layers of the language model. */
   layers?: number;
 }

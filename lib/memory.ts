@@ -14,9 +14,10 @@ export function withTotals(r: NativeMemoryReport): MemoryEstimate {
     context: sum((d) => d.context),
     compute: sum((d) => d.compute),
     projector: sum((d) => d.model, r.projector),
+    lora: r.lora,
     all: 0,
   };
-  totals.all = totals.model + totals.context + totals.compute + totals.projector;
+  totals.all = totals.model + totals.context + totals.compute + totals.projector + totals.lora;
   return { devices: r.devices, projector: r.projector, totals, ...(r.layers !== undefined ? { layers: r.layers } : {}) };
 }
 

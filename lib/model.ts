@@ -53,7 +53,8 @@ export class SmolVLM implements AsyncDisposable {
   /** Memory in use: per-device weights, KV cache and compute buffers, projector, image cache, RSS. */
   memory(): MemoryUsage {
     this.#live();
-    const est = withTotals({ devices: this.#engine.info().memory.devices, projector: this.#model.projectorMemory() });
+    const live = this.#engine.info().memory;
+    const est = withTotals({ devices: live.devices, projector: this.#model.projectorMemory(), lora: live.lora });
     return { ...est, imageCache: this.#model.imageCache().bytes, rss: process.memoryUsage.rss() };
   }
 
@@ -148,7 +149,12 @@ export class SmolVLM implements AsyncDisposable {
     const { prompt, images } = await this.#prepare(request, callSite);
     this.#live();
     if (signal?.aborted) throw abortedEarly('generation aborted while its images were decoded', callSite);
-    const params = nativeGenerateParams(request, prompt, this.info.contextSize);
+    let params;
+    try {
+      params = nativeGenerateParams(request, prompt, this.info.contextSize, this.info.lora);
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
     return runGeneration(this.#engine, params, images, { signal, onChunk, callSite, grammar, json: request.jsonSchema !== undefined });
   }
 

@@ -7,8 +7,9 @@
 import { availableParallelism } from 'node:os';
 import type { NativeEngineOptions, NativeGenerateParams, NativeImage, NativeLoadOptions } from './binding.js';
 import { invalid } from './errors.js';
+import { nativeLoraOptions, nativeLoraSet, validateLoraSelection } from './lora.js';
 import { parseBytes } from './memory.js';
-import type { GenerateRequest, ImageResolution, KvCacheType, LoadModelOptions } from './types.js';
+import type { GenerateRequest, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo } from './types.js';
 
 /** Every default of the library's options, written once. */
 export const DEFAULTS = Object.freeze({
@@ -122,6 +123,7 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
     throw invalid(`kvCacheType '${options.kvCacheType}' needs flash attention (llama.cpp cannot quantize the V cache without it)`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+  nativeLoraOptions(options.lora);
 }
 
 /** Checks the sampling options of a generate request (`request` is known to be an object). */
@@ -140,6 +142,7 @@ export function validateSampling(request: GenerateRequest): void {
     throw invalid('stop must be an array of non-empty strings');
   }
   validateStructured(request);
+  validateLoraSelection(request.lora);
 }
 
 /** Checks `jsonSchema` and `grammar` and what they cannot be combined with. */
@@ -226,6 +229,7 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
       flashAttn,
       warmup: options.warmup ?? DEFAULTS.warmup,
       imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? DEFAULTS.imageCacheBytes,
+      lora: nativeLoraOptions(options.lora),
     },
     engine: {
       contextSize: options.contextSize ?? DEFAULTS.contextSize,
@@ -248,7 +252,7 @@ export function addSpecialOf(request: GenerateRequest): boolean {
 }
 
 /** The native generation parameters for a validated request and its rendered prompt. */
-export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number): NativeGenerateParams {
+export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number, loras: readonly LoraInfo[]): NativeGenerateParams {
   const repeatLastN = request.repeatLastN ?? DEFAULTS.repeatLastN;
   return {
     prompt,
@@ -266,6 +270,7 @@ export function nativeGenerateParams(request: GenerateRequest, prompt: string, c
     tokens: request.tokens ?? DEFAULTS.tokens,
     logprobs: request.logprobs ?? DEFAULTS.logprobs,
     stop: request.stop ?? [],
+    lora: nativeLoraSet(request.lora, loras),
   };
 }
 

@@ -247,10 +247,49 @@ export interface LoadModelOptions {
    * if none does, loading fails before allocating with an `InsufficientMemoryError`.
    */
   memoryLimit?: number | string;
+  /**
+   * LoRA adapters (GGUF, as llama.cpp's `convert_lora_to_gguf.py` writes them), loaded once with the
+   * model. Each applies to every request at its `scale` unless a request picks its own (`lora` in
+   * the request). A file that is not an adapter for this model is a `ModelLoadError`.
+   */
+  lora?: LoraOptions[];
   /** Called with load progress in [0, 1]. */
   onProgress?: (progress: number) => void;
   /** Aborts the load; the promise rejects with an `AbortError`. */
   signal?: AbortSignal;
+}
+
+/** A LoRA adapter to load with the model. */
+export interface LoraOptions {
+  /** The adapter's GGUF file. */
+  path: string;
+  /** The scale requests use when they pick none. Default: DEFAULTS.loraScale (1). */
+  scale?: number;
+  /** The name requests pick it by. Default: the file name without `.gguf`. */
+  id?: string;
+}
+
+/** A LoRA adapter a request runs with: one loaded with the model, by `id` or `path`. */
+export interface LoraSelection {
+  id?: string;
+  path?: string;
+  /** Default: the scale it was loaded with. */
+  scale?: number;
+}
+
+/** A LoRA adapter loaded with the model (`info.lora`). */
+export interface LoraInfo {
+  id: string;
+  /** Absolute path. */
+  path: string;
+  /** The scale requests use when they pick none. */
+  scale: number;
+  /** adapter.lora.alpha (0: none; the effective scale is then `scale` itself, else scale * alpha / rank). */
+  alpha: number;
+  /** A/B tensor pairs (weights adapted). */
+  tensors: number;
+  /** Bytes of its tensors in memory. */
+  sizeBytes: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +339,12 @@ export interface SamplingOptions {
   signal?: AbortSignal;
   /** Image decoding options. */
   image?: ImageOptions;
+  /**
+   * LoRA adapters (loaded with the model) this request runs with, replacing the model's default set
+   * (every adapter at its load scale); `[]` runs the base model. Requests with different sets are
+   * served one set at a time (docs/architecture.md).
+   */
+  lora?: LoraSelection[];
 }
 
 export interface ChatRequest extends SamplingOptions {
@@ -402,6 +447,8 @@ export interface ModelInfo {
   mediaMarker: string;
   hasVision: boolean;
   vision?: VisionInfo;
+  /** LoRA adapters loaded with the model (`lora` in loadModel), in that order. */
+  lora: LoraInfo[];
   contextSize: number;
   /** Wall-clock time `loadModel` took (model, projector, context). */
   loadTimeMs: number;
@@ -457,6 +504,8 @@ export interface MemoryTotals {
   compute: number;
   /** Projector weights and compute buffers. */
   projector: number;
+  /** LoRA adapters' tensors. */
+  lora: number;
   /** Everything above. */
   all: number;
 }

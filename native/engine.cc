@@ -47,6 +47,10 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   auto req = std::make_shared<Request>();
   req->t_submit = Clock::now();
   req->params = js::ReadGenerateParams(info[0].As<Napi::Object>());
+  const size_t n_lora = scheduler_->model()->loras.size();
+  for (const auto &[index, scale] : req->params.lora) {
+    if (static_cast<size_t>(index) >= n_lora) throw js::ToError(env, code::INTERNAL, "LoRA index " + std::to_string(index) + " out of range");
+  }
   req->stream = TextStream(req->params.stop);
   if (info.Length() > 3 && info[3].IsExternal()) {  // Model.compileGrammar's, used up here
     CompiledGrammar *g = info[3].As<Napi::External<CompiledGrammar>>().Data();

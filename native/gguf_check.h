@@ -19,6 +19,13 @@ class GgufFile {
   GgufFile &operator=(const GgufFile &) = delete;
   /** [blocking] Reads the header of `path`; ERR_MODEL_INVALID when truncated or corrupt. */
   void Open(const std::string &path, const char *what);
+  /** [blocking] As Open, also reading the tensor infos (names, types, shapes; no data). */
+  void OpenWithTensors(const std::string &path, const char *what);
+  /** [sync] A tensor's info (OpenWithTensors); null when absent. */
+  const ggml_tensor *Tensor(const char *name) const;
+  /** [sync] The tensor infos in file order (OpenWithTensors). */
+  ggml_context *Tensors() const { return meta_; }
+  gguf_context *ctx() const { return ctx_; }
   /** [sync] A string value; empty when missing or not a string. */
   std::string Str(const char *key) const;
   /** [sync] A (u)int32 value; -1 when missing or of another type. */
@@ -28,6 +35,7 @@ class GgufFile {
 
  private:
   gguf_context *ctx_ = nullptr;
+  ggml_context *meta_ = nullptr;  // tensor infos (OpenWithTensors)
 };
 
 /**
@@ -36,6 +44,22 @@ class GgufFile {
  * ERR_NOT_GGUF, ERR_MODEL_INVALID, ERR_PROJECTOR_MISMATCH.
  */
 void CheckModelFiles(const LoadOptions &opt, GgufFile &text, GgufFile &proj);
+
+/** What a LoRA adapter file holds, as far as loading it needs (CheckLoraFile). */
+struct LoraFileInfo {
+  uint64_t bytes = 0;   // the A/B tensors llama.cpp allocates
+  int32_t tensors = 0;  // A/B pairs
+  float alpha = 0.f;    // adapter.lora.alpha; 0: none (scale applies as is)
+};
+
+/**
+ * [blocking] Checks a LoRA adapter file against the model it is for (`base`, opened with
+ * OpenWithTensors): a GGUF adapter of type lora for the model's architecture, whose every A/B
+ * pair adapts a tensor of the model with matching shapes and whose data lies within the file;
+ * everything llama_adapter_lora_init would throw for or assert on. Throws Error:
+ * ERR_MODEL_NOT_FOUND, ERR_MODEL_UNREADABLE, ERR_NOT_GGUF, ERR_MODEL_INVALID (naming the problem).
+ */
+LoraFileInfo CheckLoraFile(const std::string &path, const GgufFile &base);
 
 /** [blocking] Bytes of the file at `path`; 0 when it cannot be read. */
 uint64_t FileSize(const std::string &path);

@@ -89,6 +89,23 @@ bool BoolArg(const Napi::CallbackInfo &info, size_t index, const char *name) {
 
 // ---- what JS sends ----
 
+namespace {
+
+/** An array of objects at `key`, each passed to `each`. */
+template <class F>
+void Objects(const Napi::Object &o, const char *key, F each) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) Malformed(o.Env(), key, "an array of objects");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsObject()) Malformed(o.Env(), key, "an array of objects");
+    each(e.As<Napi::Object>());
+  }
+}
+
+}  // namespace
+
 LoadOptions ReadLoadOptions(const Napi::Object &o) {
   LoadOptions opt;
   opt.model_path = String(o, "model");
@@ -108,6 +125,9 @@ LoadOptions ReadLoadOptions(const Napi::Object &o) {
   opt.flash_attn = static_cast<int32_t>(Integer(o, "flashAttn", -1, 1));
   opt.warmup = Bool(o, "warmup");
   opt.image_cache_bytes = Number(o, "imageCacheBytes", 0);
+  Objects(o, "lora", [&](const Napi::Object &l) {
+    opt.lora.push_back({String(l, "path"), String(l, "id"), static_cast<float>(Number(l, "scale"))});
+  });
   return opt;
 }
 
@@ -144,6 +164,9 @@ RequestParams ReadGenerateParams(const Napi::Object &o) {
   p.want_tokens = Bool(o, "tokens");
   p.want_logprobs = Bool(o, "logprobs");
   p.stop = Strings(o, "stop");
+  Objects(o, "lora", [&](const Napi::Object &l) {
+    p.lora.push_back({static_cast<int32_t>(Integer(l, "index", 0)), static_cast<float>(Number(l, "scale"))});
+  });
   return p;
 }
 
@@ -230,6 +253,19 @@ Napi::Object ModelInfo(Napi::Env env, const ModelHandle &h) {
   o.Set("eosToken", m.eos);
   o.Set("mediaMarker", m.marker);
   o.Set("hasVision", has_vision);
+  Napi::Array loras = Napi::Array::New(env, h.loras.size());
+  for (size_t i = 0; i < h.loras.size(); i++) {
+    const LoraAdapter &a = h.loras[i];
+    Napi::Object l = Napi::Object::New(env);
+    l.Set("id", a.spec.id);
+    l.Set("path", a.spec.path);
+    l.Set("scale", Num(env, a.spec.scale));
+    l.Set("alpha", Num(env, a.file.alpha));
+    l.Set("tensors", a.file.tensors);
+    l.Set("sizeBytes", Num(env, static_cast<double>(a.file.bytes)));
+    loras.Set(static_cast<uint32_t>(i), l);
+  }
+  o.Set("lora", loras);
   if (has_vision) {
     const ProjectorInfo &pi = p->info();
     Napi::Object v = Napi::Object::New(env);
@@ -267,6 +303,7 @@ Napi::Object MemoryReport(Napi::Env env, const memory::Report &r) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("devices", DeviceMemory(env, r.devices));
   o.Set("projector", DeviceMemory(env, r.projector));
+  o.Set("lora", Num(env, static_cast<double>(r.lora)));
   o.Set("layers", r.layers);
   return o;
 }

@@ -4,6 +4,7 @@
 #include "gguf_check.h"
 #include "llama-ext.h"  // llama_get_memory_breakdown: what llama.cpp's own --fit uses
 #include "log.h"
+#include "lora.h"
 
 namespace smolvlm::memory {
 namespace {
@@ -74,6 +75,7 @@ Report Estimate(const LoadOptions &lo, const EngineOptions &eo) {
   Report report = Breakdown(ctx, model);
   llama_free(ctx);
   llama_model_free(model);
+  for (const LoraAdapter &a : CheckLoras(lo)) report.lora += a.file.bytes;
   if (!lo.mmproj_path.empty()) report.projector = Projector(lo.mmproj_path, ProjectorParams(lo));
   return report;
 }

@@ -20,6 +20,7 @@ struct DeviceBytes {
 struct Report {
   std::vector<DeviceBytes> devices;    // the model's devices, then the host
   std::vector<DeviceBytes> projector;  // `model` holds weights + compute (mtmd reports them merged)
+  size_t lora = 0;                     // LoRA adapters' A/B tensors (on the devices of the weights they adapt)
   int32_t layers = 0;                  // repeating layers of the model (gpu layers count these + the output layer)
 };
 

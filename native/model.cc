@@ -31,6 +31,7 @@ std::shared_ptr<ModelHandle> LoadModel(const LoadOptions &opt, LoadProgress &pro
   h->image_cache.SetMaxBytes(static_cast<size_t>(opt.image_cache_bytes));
   GgufFile text, proj;
   CheckModelFiles(opt, text, proj);
+  h->loras = CheckLoras(opt);  // before any weight is read: a bad adapter fails fast
   const uint64_t model_bytes = FileSize(opt.model_path), proj_bytes = opt.mmproj_path.empty() ? 0 : FileSize(opt.mmproj_path);
   ProgressScale scale{progress};
   scale.scale = model_bytes + proj_bytes > 0 ? static_cast<float>(model_bytes) / static_cast<float>(model_bytes + proj_bytes) : 1.f;
@@ -45,6 +46,9 @@ std::shared_ptr<ModelHandle> LoadModel(const LoadOptions &opt, LoadProgress &pro
     std::string why = log::LastError();
     throw Error(code::MODEL_INVALID, "failed to load model " + opt.model_path + (why.empty() ? "" : ": " + why));
   }
+
+  LoadLoras(h->model, h->loras);
+  if (progress.abort->load()) throw Error(code::ABORTED, "model load aborted");
 
   ModelMeta &m = h->meta;
   char buf[512];

@@ -8,6 +8,7 @@
 
 #include "image_cache.h"
 #include "llama.h"
+#include "lora.h"
 #include "options.h"
 #include "projector.h"
 
@@ -29,6 +30,7 @@ struct ModelHandle {
   // Encoded image tiles, shared by the model's engines. The model's (not the projector's) so that
   // imageCache()/configureImageCache() answer alike for every model.
   ImageCache image_cache{0};
+  std::vector<LoraAdapter> loras;  // loaded with the model, in the order asked; freed with it
   ~ModelHandle();  // [blocking] frees device buffers: dropped off the JS thread (Model::Dispose)
   const llama_vocab *vocab() const { return llama_model_get_vocab(model); }
 };
@@ -40,8 +42,8 @@ struct LoadProgress {
 };
 
 /**
- * [blocking] Checks the files, loads the model and its projector, reads the metadata. Throws
- * Error: the file checks' codes (gguf_check.h), ERR_MODEL_INVALID, ERR_PROJECTOR_MISMATCH,
+ * [blocking] Checks the files, loads the model, its LoRA adapters and its projector, reads the metadata. Throws
+ * Error: the file checks' codes (gguf_check.h), ERR_MODEL_INVALID (also for a bad LoRA adapter), ERR_PROJECTOR_MISMATCH,
  * ERR_ABORTED.
  */
 std::shared_ptr<ModelHandle> LoadModel(const LoadOptions &opt, LoadProgress &progress);

@@ -4,11 +4,19 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "llama.h"
 #include "mtmd.h"
 
 namespace smolvlm {
+
+/** A LoRA adapter to load with the model (lib/binding.ts NativeLoraOptions). */
+struct LoraSpec {
+  std::string path;
+  std::string id;     // unique within the model
+  float scale = 0.f;  // applied to requests that name no adapters
+};
 
 struct LoadOptions {
   std::string model_path;
@@ -24,6 +32,7 @@ struct LoadOptions {
   int32_t flash_attn = 0;   // llama_flash_attn_type: -1 auto, 0 off, 1 on
   bool warmup = false;
   double image_cache_bytes = 0;
+  std::vector<LoraSpec> lora;  // loaded after the model, in this order
 };
 
 struct EngineOptions {

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "image_cache.h"
 #include "llama.h"
+#include "lora.h"
 #include "projector.h"
 #include "prompt.h"
 #include "sampler.h"
@@ -28,6 +29,7 @@ struct RequestParams {
   std::vector<std::string> stop;
   bool want_tokens = false;
   bool want_logprobs = false;
+  LoraSet lora;  // the adapters it runs with (JS resolves the model's defaults)
 };
 
 using Clock = std::chrono::steady_clock;

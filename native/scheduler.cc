@@ -9,6 +9,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "lora.h"
 #include "mtmd-helper.h"
 #include "tokens.h"
 
@@ -64,6 +65,7 @@ Scheduler::Scheduler(std::shared_ptr<ModelHandle> model, EngineOptions opt, cons
   n_ctx_ = llama_n_ctx(ctx_);
   opt_.n_batch = llama_n_batch(ctx_);
   memory_ = memory::Breakdown(ctx_, model_->model);
+  for (const LoraAdapter &a : model_->loras) memory_.lora += a.file.bytes;
   batch_ = llama_batch_init(static_cast<int32_t>(opt_.n_batch), 0, 1);
   slots_.resize(opt_.n_parallel);
   kv_.resize(opt_.n_parallel);
@@ -257,6 +259,16 @@ bool Scheduler::Admit(std::shared_ptr<Request> &req) {
       Forget(req->id);
       return true;
     }
+  }
+  // One adapter set at a time: a request of another set waits, and so does everything queued
+  // after it (first come, first served: neither set starves), until the active slots drain.
+  if (req->params.lora != lora_) {
+    if (!Active().empty()) {
+      waiting_ = req;
+      return false;
+    }
+    ApplyLoras(ctx_, model_->loras, req->params.lora);
+    lora_ = req->params.lora;
   }
   const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
   // in 64 bits: maxTokens may be as large as INT32_MAX

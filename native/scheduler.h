@@ -1,7 +1,9 @@
 // The scheduler of one engine: a thread that owns one llama_context and serves a queue of requests
 // in `parallel` sequence slots. Each step decodes one token for every generating slot together
 // with prompt tokens of prefilling slots (continuous batching); image chunks are encoded between
-// steps. No Napi here, nor in anything this includes: the engine thread never touches JS values,
+// steps. Requests with different LoRA adapter sets are never batched together: the slots hold one
+// set at a time, and the queue is served in order, a request of another set waiting until the
+// slots drain (see Admit). No Napi here, nor in anything this includes: the engine thread never touches JS values,
 // and reports through RequestEvents (events.h).
 #pragma once
 #include <atomic>
@@ -93,6 +95,7 @@ class Scheduler {
   std::vector<SlotCache> kv_;                    // what each slot's KV cache holds between requests (promptCache)
   uint64_t use_clock_ = 0;
   const Request *sole_ = nullptr;                // the only request in the batch being decoded
+  LoraSet lora_;                                 // the context's adapters: every active slot's set
 };
 
 }  // namespace smolvlm

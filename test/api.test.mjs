@@ -79,7 +79,7 @@ test('a prebuilt folder loads through node-gyp-build alone (PREBUILDS_ONLY)', as
     const info = addon.backendInfo();
     // the raw addon: every NativeLoadOptions field is required (lib/binding.ts)
     const load = { model: ${JSON.stringify(model)}, mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: false,
-      useGpu: false, threads: 1, imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 0 };
+      useGpu: false, threads: 1, imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 0, lora: [] };
     addon.loadModel(load).promise.then((m) => {
       console.log(info.dir === ${JSON.stringify(join(pkg, 'prebuilds', `${process.platform}-${process.arch}`))}, info.cpuVariant, m.info().vocabSize);
       return m.dispose();

@@ -57,15 +57,16 @@ export function referenceCli() {
 
 /**
  * Greedy answer of llama-mtmd-cli for one image (or `images`, each with its marker before the
- * prompt) and one prompt (stdout bytes, trimmed of its framing).
+ * prompt) and one prompt (stdout bytes, trimmed of its framing). `args`: more flags (e.g.
+ * `['--lora', path]`).
  */
-export async function referenceAnswer({ model, mmproj, image, images, prompt, maxTokens, contextSize = 4096 }) {
+export async function referenceAnswer({ model, mmproj, image, images, prompt, maxTokens, contextSize = 4096, args = [] }) {
   const cli = referenceCli();
   const imageArgs = (images ?? [image]).flatMap((i) => ['--image', i]);
   const { stdout } = await execFileP(
     cli,
     ['-m', model, '--mmproj', mmproj, ...imageArgs, '-p', prompt, '--temp', '0', '-n', String(maxTokens),
-      '-t', String(THREADS), '-c', String(contextSize)],
+      '-t', String(THREADS), '-c', String(contextSize), ...args],
     { encoding: 'buffer', maxBuffer: 64 << 20 },
   );
   // stdout is "\n" (prompt evaluated) + the pieces + ("\n" at an end-of-generation token) + "\n\n".

@@ -10,7 +10,7 @@ import type { SmolVLM } from '../model.js';
 import { DEFAULTS } from '../options.js';
 import { DEFAULT_MODEL } from '../registry.js';
 import { setLogLevel } from '../system.js';
-import type { DownloadProgress, HubOptions, LoadModelOptions, SamplingOptions } from '../types.js';
+import type { DownloadProgress, HubOptions, LoadModelOptions, LoraOptions, SamplingOptions } from '../types.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, modelMissing: 3, badImage: 4, outOfMemory: 5 } as const;
 
@@ -33,6 +33,8 @@ export interface CommonFlags {
   offline?: boolean;
   longestEdge?: string;
   tiling?: boolean;
+  /** --lora path[:scale], repeatable. */
+  lora?: string[];
 }
 
 /** A bad flag value: exit code 2. */
@@ -96,7 +98,15 @@ export function loadOptions(flags: CommonFlags): LoadModelOptions {
     threads: int('threads', flags.threads, 1),
     gpu,
     memoryLimit: flags.memoryLimit === undefined ? undefined : parseBytes(flags.memoryLimit, '--memory-limit'),
+    ...(flags.lora?.length ? { lora: flags.lora.map(loraFlag) } : {}),
   };
+}
+
+/** `--lora path[:scale]`: a trailing `:<number>` is the scale (so `C:\x.gguf` stays a path). */
+export function loraFlag(value: string): LoraOptions {
+  const m = /^(.+):([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i.exec(value);
+  if (!m) return { path: value };
+  return { path: m[1], scale: num('lora', m[2], -100, 100)! };
 }
 
 /** Loads the model the flags name, downloading it first when needed. */
@@ -134,6 +144,7 @@ export function withCommon(cmd: Command): Command {
     .option('--max-tokens <n>', `tokens to generate at most (default ${CLI_DEFAULTS.maxTokens})`)
     .option('--seed <n>', 'sampling seed')
     .option('--memory-limit <size>', "memory budget, e.g. '1.5GB': the context shrinks to fit or loading fails")
+    .option('--lora <path[:scale]>', 'apply a LoRA adapter (.gguf) at this scale (default 1); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--offline', 'use the local model cache only (also HF_HUB_OFFLINE=1)')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', "llama.cpp's log on stderr, stack traces on errors");

@@ -41,7 +41,7 @@ function fakeAddon({ free = 1500 * MB, type = 'gpu', projector = 200 * MB, linea
       };
       const devices = onGpu ? [gpu, cpu] : [cpu];
       const proj = load.mmproj ? [{ ...(onGpu && load.mmprojGpu !== false ? gpu : cpu), model: projector, context: 0, compute: 0 }] : [];
-      return { devices, projector: proj, layers: LAYERS };
+      return { devices, projector: proj, lora: 0, layers: LAYERS };
     },
   };
   return addon;

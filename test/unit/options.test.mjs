@@ -14,11 +14,13 @@ const MiB = 1024 * 1024;
 const LOAD_FIELDS = {
   model: 'string', mmproj: 'string', gpuLayers: 'int', useMmap: 'mmap', useMlock: 'boolean', mmprojGpu: 'boolean', useGpu: 'boolean',
   threads: 'int', imageMinTokens: 'int', imageMaxTokens: 'int', flashAttn: 'int', warmup: 'boolean', imageCacheBytes: 'number',
+  lora: 'array',
 };
 const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int', promptCache: 'boolean' };
 const GENERATE_FIELDS = {
   prompt: 'string', addSpecial: 'boolean', parseSpecial: 'boolean', maxTokens: 'int', temperature: 'number', topK: 'int', topP: 'number',
   minP: 'number', repeatPenalty: 'number', repeatLastN: 'int', seed: 'int', ignoreEos: 'boolean', tokens: 'boolean', logprobs: 'boolean', stop: 'array',
+  lora: 'array',
 };
 const IMAGE_FIELDS = { data: 'bytes', width: 'int', height: 'int', id: 'string', longestEdge: 'int', tiling: 'boolean' };
 
@@ -67,7 +69,7 @@ describe('load options -> native', () => {
     const threads = availableParallelism();
     assert.deepEqual(load, {
       model: 'm.gguf', mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: true, useGpu: true, threads,
-      imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB,
+      imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB, lora: [],
     });
     assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1, promptCache: true });
   });
@@ -77,13 +79,14 @@ describe('load options -> native', () => {
       {
         model: 'm.gguf', mmproj: 'p.gguf', contextSize: 1024, parallel: 2, batchSize: 256, ubatchSize: 128, threads: 3, projectorOnGpu: false,
         flashAttention: true, kvCacheType: 'q8_0', useMmap: false, useMlock: true, imageMinTokens: 64, imageMaxTokens: 256, warmup: false,
-        imageCache: { maxBytes: 1000 }, gpu: { layers: 5 }, promptCache: false,
+        imageCache: { maxBytes: 1000 }, gpu: { layers: 5 }, promptCache: false, lora: [{ path: '/a/b.gguf', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2' }],
       },
       true,
     );
     assert.deepEqual(load, {
       model: 'm.gguf', mmproj: 'p.gguf', gpuLayers: 5, useMmap: false, useMlock: true, mmprojGpu: false, useGpu: true, threads: 3,
       imageMinTokens: 64, imageMaxTokens: 256, flashAttn: 1, warmup: false, imageCacheBytes: 1000,
+      lora: [{ path: '/a/b.gguf', id: 'b', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2', scale: 1 }],
     });
     assert.deepEqual(engine, { contextSize: 1024, batchSize: 256, ubatchSize: 128, parallel: 2, threads: 3, threadsBatch: 3, flashAttn: 1, typeK: 8, typeV: 8, promptCache: false });
   });
@@ -251,12 +254,12 @@ describe('sampling checks', () => {
 
 describe('generate request -> native', () => {
   test('every field sent, with the defaults', () => {
-    const p = nativeGenerateParams({ messages: [] }, 'the prompt', 4096);
+    const p = nativeGenerateParams({ messages: [] }, 'the prompt', 4096, []);
     assertShape(p, GENERATE_FIELDS, 'params');
     const { seed, ...rest } = p;
     assert.deepEqual(rest, {
       prompt: 'the prompt', addSpecial: true, parseSpecial: true, maxTokens: 512, temperature: 0, topK: 40, topP: 0.95, minP: 0.05,
-      repeatPenalty: 1, repeatLastN: 64, ignoreEos: false, tokens: false, logprobs: false, stop: [],
+      repeatPenalty: 1, repeatLastN: 64, ignoreEos: false, tokens: false, logprobs: false, stop: [], lora: [],
     });
     assert.ok(seed >= 0 && seed <= 0xffffffff, 'a random uint32 seed');
   });
@@ -266,10 +269,11 @@ describe('generate request -> native', () => {
       { prompt: 'x', addSpecial: false, maxTokens: 9, temperature: 0.7, topK: 5, topP: 0.5, minP: 0.1, repeatPenalty: 1.1, repeatLastN: -1, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stop: ['s'] },
       'x',
       777,
+      [],
     );
     assert.deepEqual(p, {
       prompt: 'x', addSpecial: false, parseSpecial: true, maxTokens: 9, temperature: 0.7, topK: 5, topP: 0.5, minP: 0.1, repeatPenalty: 1.1,
-      repeatLastN: 777, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stop: ['s'],
+      repeatLastN: 777, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stop: ['s'], lora: [],
     });
   });
 
