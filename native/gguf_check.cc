@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "errors.h"
+#include "ggml.h"
+#include "gguf_rules.h"
 #include "log.h"
 
 namespace smolvlm {
@@ -32,11 +34,13 @@ void CheckReadable(const std::string &path, const char *what) {
 
 GgufFile::~GgufFile() {
   if (ctx_) gguf_free(ctx_);
+  if (meta_) ggml_free(meta_);
 }
 
 void GgufFile::Open(const std::string &path, const char *what) {
   log::ClearLastError();
-  gguf_init_params params{/*no_alloc*/ true, /*ctx*/ nullptr};
+  path_ = path;
+  gguf_init_params params{/*no_alloc*/ true, /*ctx*/ &meta_};
   ctx_ = gguf_init_from_file(path.c_str(), params);
   if (!ctx_) {
     std::string why = log::LastError();
@@ -70,7 +74,7 @@ void CheckModelFiles(const LoadOptions &opt, GgufFile &text, GgufFile &proj) {
     throw Error(code::MODEL_INVALID, "model file is a projector (mmproj), not a language model: " + opt.model_path +
                                          " (pass it as mmproj)");
   }
-  const int64_t n_embd_file = text.U32((arch + ".embedding_length").c_str());
+  const TextModelFacts facts = CheckTextModelRules(text.View());
 
   if (opt.mmproj_path.empty()) return;
   CheckReadable(opt.mmproj_path, "projector");
@@ -80,14 +84,7 @@ void CheckModelFiles(const LoadOptions &opt, GgufFile &text, GgufFile &proj) {
     throw Error(code::PROJECTOR_MISMATCH, "projector file is not a vision projector (general.architecture is '" + parch +
                                               "', expected 'clip'): " + opt.mmproj_path);
   }
-  const int64_t proj_dim = proj.U32("clip.vision.projection_dim");
-  if (proj_dim > 0 && n_embd_file > 0 && proj_dim != n_embd_file) {
-    throw Error(code::PROJECTOR_MISMATCH, "projector does not match the model: it projects to " + std::to_string(proj_dim) +
-                                              " dimensions, the model's embedding length is " + std::to_string(n_embd_file));
-  }
-  if (!proj.Has("clip.has_vision_encoder")) {
-    throw Error(code::PROJECTOR_MISMATCH, "projector has no vision encoder: " + opt.mmproj_path);
-  }
+  CheckProjectorRules(proj.View(), facts);
 }
 
 uint64_t FileSize(const std::string &path) {

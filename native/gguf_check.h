@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gguf.h"
+#include "gguf_rules.h"
 #include "options.h"
 
 namespace smolvlm {
@@ -25,9 +26,13 @@ class GgufFile {
   int64_t U32(const char *key) const;
   /** [sync] Whether the header has `key` (of any type). */
   bool Has(const char *key) const;
+  /** [sync] The header and its tensors' metadata, for the rules in gguf_rules.h. */
+  GgufView View() const { return GgufView{ctx_, meta_, path_}; }
 
  private:
   gguf_context *ctx_ = nullptr;
+  ggml_context *meta_ = nullptr;
+  std::string path_;
 };
 
 /**
