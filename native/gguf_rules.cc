@@ -1,3 +1,5 @@
+// Both loaders' rules in one file (a little over 400 lines): each rule sits next to the key it reads,
+// in the order llama-model.cpp and clip.cpp read them, so a reader can compare the two side by side.
 #include "gguf_rules.h"
 
 #include <cmath>
