@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "errors.h"
+#include "ggml.h"
+#include "gguf_rules.h"
 #include "log.h"
 
 namespace smolvlm {
@@ -36,21 +38,12 @@ GgufFile::~GgufFile() {
   if (meta_) ggml_free(meta_);
 }
 
-void GgufFile::OpenWithTensors(const std::string &path, const char *what) {
-  log::ClearLastError();
-  gguf_init_params params{/*no_alloc*/ true, /*ctx*/ &meta_};
-  ctx_ = gguf_init_from_file(path.c_str(), params);
-  if (!ctx_) {
-    std::string why = log::LastError();
-    throw Error(code::MODEL_INVALID, std::string(what) + " is truncated or corrupt: " + path + (why.empty() ? "" : " (" + why + ")"));
-  }
-}
-
 const ggml_tensor *GgufFile::Tensor(const char *name) const { return meta_ ? ggml_get_tensor(meta_, name) : nullptr; }
 
 void GgufFile::Open(const std::string &path, const char *what) {
   log::ClearLastError();
-  gguf_init_params params{/*no_alloc*/ true, /*ctx*/ nullptr};
+  path_ = path;
+  gguf_init_params params{/*no_alloc*/ true, /*ctx*/ &meta_};
   ctx_ = gguf_init_from_file(path.c_str(), params);
   if (!ctx_) {
     std::string why = log::LastError();
@@ -84,7 +77,7 @@ void CheckModelFiles(const LoadOptions &opt, GgufFile &text, GgufFile &proj) {
     throw Error(code::MODEL_INVALID, "model file is a projector (mmproj), not a language model: " + opt.model_path +
                                          " (pass it as mmproj)");
   }
-  const int64_t n_embd_file = text.U32((arch + ".embedding_length").c_str());
+  const TextModelFacts facts = CheckTextModelRules(text.View());
 
   if (opt.mmproj_path.empty()) return;
   CheckReadable(opt.mmproj_path, "projector");
@@ -94,14 +87,7 @@ void CheckModelFiles(const LoadOptions &opt, GgufFile &text, GgufFile &proj) {
     throw Error(code::PROJECTOR_MISMATCH, "projector file is not a vision projector (general.architecture is '" + parch +
                                               "', expected 'clip'): " + opt.mmproj_path);
   }
-  const int64_t proj_dim = proj.U32("clip.vision.projection_dim");
-  if (proj_dim > 0 && n_embd_file > 0 && proj_dim != n_embd_file) {
-    throw Error(code::PROJECTOR_MISMATCH, "projector does not match the model: it projects to " + std::to_string(proj_dim) +
-                                              " dimensions, the model's embedding length is " + std::to_string(n_embd_file));
-  }
-  if (!proj.Has("clip.has_vision_encoder")) {
-    throw Error(code::PROJECTOR_MISMATCH, "projector has no vision encoder: " + opt.mmproj_path);
-  }
+  CheckProjectorRules(proj.View(), facts);
 }
 
 namespace {
@@ -121,7 +107,7 @@ std::string Shape(const ggml_tensor *t) {
 LoraFileInfo CheckLoraFile(const std::string &path, const GgufFile &base) {
   CheckReadable(path, "LoRA adapter");
   GgufFile f;
-  f.OpenWithTensors(path, "LoRA adapter");
+  f.Open(path, "LoRA adapter");
   gguf_context *g = f.ctx();
   const std::string where = " (" + path + ")";
   // llama.cpp reads these keys with asserting getters: a key of another type would end the process

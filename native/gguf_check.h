@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gguf.h"
+#include "gguf_rules.h"
 #include "options.h"
 
 namespace smolvlm {
@@ -17,13 +18,11 @@ class GgufFile {
   ~GgufFile();
   GgufFile(const GgufFile &) = delete;
   GgufFile &operator=(const GgufFile &) = delete;
-  /** [blocking] Reads the header of `path`; ERR_MODEL_INVALID when truncated or corrupt. */
+  /** [blocking] Reads the header of `path` with its tensor infos (names, types, shapes; no data); ERR_MODEL_INVALID when truncated or corrupt. */
   void Open(const std::string &path, const char *what);
-  /** [blocking] As Open, also reading the tensor infos (names, types, shapes; no data). */
-  void OpenWithTensors(const std::string &path, const char *what);
-  /** [sync] A tensor's info (OpenWithTensors); null when absent. */
+  /** [sync] A tensor's info; null when absent. */
   const ggml_tensor *Tensor(const char *name) const;
-  /** [sync] The tensor infos in file order (OpenWithTensors). */
+  /** [sync] The tensor infos in file order. */
   ggml_context *Tensors() const { return meta_; }
   gguf_context *ctx() const { return ctx_; }
   /** [sync] A string value; empty when missing or not a string. */
@@ -32,10 +31,13 @@ class GgufFile {
   int64_t U32(const char *key) const;
   /** [sync] Whether the header has `key` (of any type). */
   bool Has(const char *key) const;
+  /** [sync] The header and its tensors' metadata, for the rules in gguf_rules.h. */
+  GgufView View() const { return GgufView{ctx_, meta_, path_}; }
 
  private:
   gguf_context *ctx_ = nullptr;
-  ggml_context *meta_ = nullptr;  // tensor infos (OpenWithTensors)
+  ggml_context *meta_ = nullptr;  // tensor infos
+  std::string path_;
 };
 
 /**
@@ -54,7 +56,7 @@ struct LoraFileInfo {
 
 /**
  * [blocking] Checks a LoRA adapter file against the model it is for (`base`, opened with
- * OpenWithTensors): a GGUF adapter of type lora for the model's architecture, whose every A/B
+ * Open): a GGUF adapter of type lora for the model's architecture, whose every A/B
  * pair adapts a tensor of the model with matching shapes and whose data lies within the file;
  * everything llama_adapter_lora_init would throw for or assert on. Throws Error:
  * ERR_MODEL_NOT_FOUND, ERR_MODEL_UNREADABLE, ERR_NOT_GGUF, ERR_MODEL_INVALID (naming the problem).

@@ -9,7 +9,7 @@ std::vector<LoraAdapter> CheckLoras(const LoadOptions &opt) {
   std::vector<LoraAdapter> out;
   if (opt.lora.empty()) return out;
   GgufFile base;
-  base.OpenWithTensors(opt.model_path, "model");
+  base.Open(opt.model_path, "model");
   for (const LoraSpec &spec : opt.lora) out.push_back({spec, CheckLoraFile(spec.path, base), nullptr});
   return out;
 }

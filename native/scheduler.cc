@@ -269,6 +269,9 @@ bool Scheduler::Admit(std::shared_ptr<Request> &req) {
     }
     ApplyLoras(ctx_, model_->loras, req->params.lora);
     lora_ = req->params.lora;
+    // what the idle slots' caches hold was computed with the other adapters' weights: never reuse it
+    for (size_t s = 0; s < slots_.size(); s++)
+      if (kv_[s].cells > 0) DropCache(s);
   }
   const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
   // in 64 bits: maxTokens may be as large as INT32_MAX
