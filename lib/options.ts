@@ -72,6 +72,11 @@ const NATIVE = Object.freeze({ allLayers: -1, projectorTokens: -1, projectorEdge
 /** KV cache element types -> ggml type ids. */
 const KV_TYPES: Readonly<Record<KvCacheType, number>> = Object.freeze({ f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 });
 
+/** Whether llama.cpp needs flash attention for this KV cache type (a quantized V cache). */
+function isQuantizedKv(type: KvCacheType): boolean {
+  return type.startsWith('q');
+}
+
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
 
@@ -257,7 +262,7 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
   if (options.kvCacheType !== undefined && !Object.hasOwn(KV_TYPES, options.kvCacheType)) {
     throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
   }
-  if (/^q/.test(options.kvCacheType ?? '') && options.flashAttention === false) {
+  if (isQuantizedKv(options.kvCacheType ?? DEFAULTS.kvCacheType) && options.flashAttention === false) {
     throw invalid(`kvCacheType '${options.kvCacheType}' needs flash attention (llama.cpp cannot quantize the V cache without it)`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
@@ -332,8 +337,11 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
     typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : NATIVE.allLayers) : gpu === true || (gpu === 'auto' && gpuPresent) ? NATIVE.allLayers : 0;
   const threads = options.threads ?? DEFAULTS.threads;
   const flash = options.flashAttention ?? DEFAULTS.flashAttention;
-  const flashAttn = flash === 'auto' ? NATIVE.flashAuto : flash ? 1 : 0;
-  const kv = KV_TYPES[options.kvCacheType ?? DEFAULTS.kvCacheType];
+  const kvType = options.kvCacheType ?? DEFAULTS.kvCacheType;
+  // a quantized V cache needs flash attention: under 'auto' it is turned on, not left to llama.cpp,
+  // which turns it off on a device without it and then fails to create the context
+  const flashAttn = flash === 'auto' ? (isQuantizedKv(kvType) ? 1 : NATIVE.flashAuto) : flash ? 1 : 0;
+  const kv = KV_TYPES[kvType];
   return {
     load: {
       model: options.model,

@@ -229,7 +229,11 @@ export interface LoadModelOptions {
   projectorOnGpu?: boolean;
   /** Flash attention: `'auto'`, `true` or `false`. Default: DEFAULTS.flashAttention (`'auto'`, llama.cpp's choice). */
   flashAttention?: 'auto' | boolean;
-  /** KV cache element type; `q8_0` halves its memory. Default: DEFAULTS.kvCacheType (`'f16'`). */
+  /**
+   * KV cache element type; `q8_0` halves its memory. The quantized types need flash attention:
+   * with `flashAttention: 'auto'` they turn it on, with `false` they are refused. Default:
+   * DEFAULTS.kvCacheType (`'f16'`).
+   */
   kvCacheType?: KvCacheType;
   /** Memory-map the weights. Default: llama.cpp's choice (mmap, unless a device cannot map files). */
   useMmap?: boolean;

@@ -113,6 +113,12 @@ describe('load options -> native', () => {
       const { engine } = at({ kvCacheType: type, flashAttention: true });
       assert.deepEqual([engine.typeK, engine.typeV], [id, id], type);
     }
+    // a quantized V cache needs flash attention: 'auto' turns it on rather than leave llama.cpp to fail
+    for (const kvCacheType of ['q8_0', 'q4_0']) {
+      assert.equal(at({ kvCacheType }).engine.flashAttn, 1, kvCacheType);
+      assert.equal(at({ kvCacheType, flashAttention: 'auto' }).load.flashAttn, 1, kvCacheType);
+    }
+    assert.equal(at({ kvCacheType: 'f16' }).engine.flashAttn, -1);
     assert.equal(at({ imageCache: false }).load.imageCacheBytes, 0);
     assert.equal(at({ imageCache: {} }).load.imageCacheBytes, 32 * MiB);
     assert.equal(at({ imageCache: { maxBytes: 0 } }).load.imageCacheBytes, 0);
