@@ -7,7 +7,8 @@ import type { NativeEngine, NativeModel } from './binding.js';
 import { DisposedError, fromNative, invalid } from './errors.js';
 import { prepareRequest, renderMessages, type PreparedRequest, type PromptModel } from './input/prepare.js';
 import { withTotals } from './memory.js';
-import { addSpecialOf, checkBool, checkedObject, checkedRequest, checkInt, DEFAULTS, LIMITS, nativeGenerateParams } from './options.js';
+import { checkedObject } from './keys.js';
+import { addSpecialOf, checkBool, checkedRequest, checkInt, DEFAULTS, LIMITS, nativeGenerateParams } from './options.js';
 import { abortedEarly, chunkStream, runGeneration } from './stream.js';
 import type {
   ChatMessage, GenerateRequest, GenerateResult, GenerationStream, ImageCacheStats, MemoryUsage, ModelInfo, StreamChunk,

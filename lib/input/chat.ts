@@ -3,7 +3,8 @@
  * part stands, and those image parts in prompt order. Every shape error of a message is found here.
  */
 import { invalid } from '../errors.js';
-import { checkedObject, KNOWN_KEYS } from '../options.js';
+import { checkedObject } from '../keys.js';
+import { KNOWN_KEYS } from '../options.js';
 import type { ChatMessage, ContentPart, ImagePart } from '../types.js';
 
 const PART_KEYS: Record<string, readonly string[]> = { text: KNOWN_KEYS.textPart, image: KNOWN_KEYS.imagePart, video: KNOWN_KEYS.videoPart };

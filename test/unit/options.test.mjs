@@ -6,8 +6,9 @@ import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../dist/errors.js';
 import {
   addSpecialOf, checkedImageOptions, checkedLoadOptions, checkedRequest, DEFAULTS, KNOWN_KEYS, LIMITS, nativeGenerateParams, nativeImage,
-  nativeOptions, nearestKey, validateLoadOptions, validateResolution, validateSampling,
+  nativeOptions, validateLoadOptions, validateResolution, validateSampling,
 } from '../../dist/options.js';
+import { nearestKey } from '../../dist/keys.js';
 
 const MiB = 1024 * 1024;
 
