@@ -11,7 +11,7 @@ import { abortError, fromNative } from './errors.js';
 import { GPU_RESERVE, isGpu, placement, planLoad, type GpuBudget } from './fit.js';
 import { parseBytes, withTotals } from './memory.js';
 import { SmolVLM } from './model.js';
-import { DEFAULTS, nativeOptions, validateLoadOptions } from './options.js';
+import { checkedLoadOptions, DEFAULTS, nativeOptions } from './options.js';
 import { resolveModelFiles } from './registry.js';
 import type { LoadEstimate, LoadModelOptions, MemoryEstimate } from './types.js';
 
@@ -29,9 +29,10 @@ interface PreparedLoad {
  * Loads a model (and its projector) off the JS thread and prepares an engine for it.
  * @throws ModelLoadError, ProjectorMismatchError, AbortError, InvalidArgumentError
  */
-export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
+export async function loadModel(input: LoadModelOptions): Promise<SmolVLM> {
   const callSite = new Error();
-  const signal = options?.signal;
+  const options = checked(input, 'loadModel', callSite);
+  const signal = options.signal;
   if (signal?.aborted) throw fromNative(abortError('model load aborted before it started'), callSite);
   const started = performance.now();
   const addon = native();
@@ -79,8 +80,9 @@ export async function loadModel(options: LoadModelOptions): Promise<SmolVLM> {
  * What loading `options` would take, per device: weights, KV cache, compute buffers, projector,
  * from llama.cpp's own allocation-free dry run, with each device's free and total memory.
  */
-export async function estimateMemory(options: LoadModelOptions): Promise<LoadEstimate> {
+export async function estimateMemory(input: LoadModelOptions): Promise<LoadEstimate> {
   const callSite = new Error();
+  const options = checked(input, 'estimateMemory', callSite);
   const addon = native();
   const { load, engine, estimate } = await prepareLoad(options, 'estimateMemory', addon, callSite);
   try {
@@ -91,10 +93,18 @@ export async function estimateMemory(options: LoadModelOptions): Promise<LoadEst
   }
 }
 
-/** What loadModel and estimateMemory share: check, resolve, map, fit. */
+/** The options checked and copied (options.ts), or the typed error at the caller's site. */
+function checked(input: LoadModelOptions, fn: string, callSite: Error): LoadModelOptions {
+  try {
+    return checkedLoadOptions(input, fn);
+  } catch (err) {
+    throw fromNative(err, callSite);
+  }
+}
+
+/** What loadModel and estimateMemory share (on checked options): resolve, map, fit. */
 async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeAddon, callSite: Error): Promise<PreparedLoad> {
   try {
-    validateLoadOptions(options, fn);
     const files = await resolveModelFiles(options.model, options.mmproj, { signal: options.signal, ...options.hub });
     const gpuPresent = addon.backendInfo().devices.some(isGpu);
     const { load, engine } = nativeOptions({ ...options, ...files }, gpuPresent);

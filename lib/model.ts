@@ -7,7 +7,8 @@ import type { NativeEngine, NativeGrammar, NativeModel } from './binding.js';
 import { DisposedError, fromNative, invalid } from './errors.js';
 import { prepareRequest, renderMessages, type PreparedRequest, type PromptModel } from './input/prepare.js';
 import { withTotals } from './memory.js';
-import { addSpecialOf, checkInt, DEFAULTS, grammarSource, nativeGenerateParams, validateSampling } from './options.js';
+import { checkedObject } from './keys.js';
+import { addSpecialOf, checkBool, checkedRequest, checkInt, DEFAULTS, grammarSource, LIMITS, nativeGenerateParams } from './options.js';
 import { abortedEarly, chunkStream, runGeneration } from './stream.js';
 import type {
   ChatMessage, GenerateRequest, GenerateResult, GenerationStream, ImageCacheStats, MemoryUsage, ModelInfo, StreamChunk,
@@ -84,10 +85,13 @@ export class SmolVLM implements AsyncDisposable {
   async tokenize(text: string, options: { addSpecial?: boolean; special?: boolean } = {}): Promise<number[]> {
     const callSite = new Error();
     this.#live();
-    if (typeof text !== 'string') throw invalid('tokenize: text must be a string');
     try {
-      const addSpecial = options.addSpecial ?? DEFAULTS.tokenize.addSpecial;
-      return Array.from(await this.#track(this.#model.tokenize(text, addSpecial, options.special ?? DEFAULTS.tokenize.special)));
+      if (typeof text !== 'string') throw invalid('tokenize: text must be a string');
+      const o = checkedObject(options, ['addSpecial', 'special'], 'tokenize options');
+      checkBool('addSpecial', o.addSpecial);
+      checkBool('special', o.special);
+      const addSpecial = o.addSpecial ?? DEFAULTS.tokenize.addSpecial;
+      return Array.from(await this.#track(this.#model.tokenize(text, addSpecial, o.special ?? DEFAULTS.tokenize.special)));
     } catch (err) {
       throw fromNative(err, callSite);
     }
@@ -97,9 +101,18 @@ export class SmolVLM implements AsyncDisposable {
   async detokenize(tokens: number[] | Int32Array, options: { special?: boolean } = {}): Promise<string> {
     const callSite = new Error();
     this.#live();
-    if (!Array.isArray(tokens) && !(tokens instanceof Int32Array)) throw invalid('detokenize: tokens must be an array of ids');
     try {
-      return await this.#track(this.#model.detokenize(Int32Array.from(tokens), options.special ?? DEFAULTS.tokenize.special));
+      if (!Array.isArray(tokens) && !(tokens instanceof Int32Array)) throw invalid('detokenize: tokens must be an array of ids');
+      const o = checkedObject(options, ['special'], 'detokenize options');
+      checkBool('special', o.special);
+      const vocab = this.info.vocabSize;
+      for (let i = 0; i < tokens.length; i++) {
+        const t: unknown = tokens[i];
+        if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= vocab) {
+          throw invalid(`detokenize: tokens[${i}] is ${typeof t === 'number' ? t : typeof t}: each must be an integer id in [0, ${vocab - 1}]`);
+        }
+      }
+      return await this.#track(this.#model.detokenize(Int32Array.from(tokens), o.special ?? DEFAULTS.tokenize.special));
     } catch (err) {
       throw fromNative(err, callSite);
     }
@@ -114,8 +127,9 @@ export class SmolVLM implements AsyncDisposable {
   /** Empties the encoded-image cache; `maxBytes` resizes it (0 disables). */
   clearImageCache(options: { maxBytes?: number } = {}): void {
     this.#live();
-    checkInt('maxBytes', options.maxBytes, 0);
-    this.#model.configureImageCache(options.maxBytes, true);
+    const o = checkedObject(options, ['maxBytes'], 'clearImageCache options');
+    checkInt('maxBytes', o.maxBytes, 0, LIMITS.imageCacheBytes);
+    this.#model.configureImageCache(o.maxBytes, true);
   }
 
   /** Generates an answer. Resolves with the whole text, usage and timings. */
@@ -123,27 +137,33 @@ export class SmolVLM implements AsyncDisposable {
     return this.#run(request, undefined, new Error());
   }
 
-  /** Generates an answer as a stream of text chunks; `.result` gives the final result. */
+  /**
+   * Generates an answer as a stream of text chunks; `.result` gives the final result. Read it
+   * with one loop: a second iterator throws an InvalidArgumentError at once, and leaving the loop
+   * early aborts the generation (`result` then rejects with the AbortError holding the partial result).
+   */
   stream(request: GenerateRequest): GenerationStream {
     const callSite = new Error();
-    return chunkStream((onChunk) => this.#run(request, onChunk, callSite));
+    return chunkStream((onChunk, stop) => this.#run(request, onChunk, callSite, stop));
   }
 
-  #run(request: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error): Promise<GenerateResult> {
-    const p = this.#generate(request, onChunk, callSite);
+  #run(request: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error, stop?: AbortSignal): Promise<GenerateResult> {
+    const p = this.#generate(request, onChunk, callSite, stop);
     p.catch(() => {}); // a stream's consumer may only iterate; the rejection is still delivered to `result`
     return this.#track(p);
   }
 
-  async #generate(request: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error): Promise<GenerateResult> {
+  async #generate(input: GenerateRequest, onChunk: ((c: StreamChunk) => void) | undefined, callSite: Error, stop?: AbortSignal): Promise<GenerateResult> {
     this.#live();
+    let request: GenerateRequest;
     try {
-      if (!request || typeof request !== 'object') throw invalid('generate: request object expected');
-      validateSampling(request);
+      request = checkedRequest(input, onChunk ? 'stream' : 'generate');
     } catch (err) {
       throw fromNative(err, callSite);
     }
-    const signal = request.signal;
+    // the stream's own stop (its loop left early) aborts like the caller's signal, downloads included
+    const signal = stop ? (request.signal ? AbortSignal.any([request.signal, stop]) : stop) : request.signal;
+    if (stop) request.signal = signal;
     if (signal?.aborted) throw abortedEarly('generation aborted before it started', callSite);
     const grammar = await this.#compileGrammar(request, callSite);
     const { prompt, images } = await this.#prepare(request, callSite);
@@ -180,10 +200,15 @@ export class SmolVLM implements AsyncDisposable {
    * Tokens the request's prompt takes, images included, without generating: to check a budget
    * or the context before asking.
    */
-  async countTokens(request: GenerateRequest): Promise<{ total: number; image: number; text: number }> {
+  async countTokens(input: GenerateRequest): Promise<{ total: number; image: number; text: number }> {
     const callSite = new Error();
     this.#live();
-    if (!request || typeof request !== 'object') throw fromNative(invalid('countTokens: request object expected'), callSite);
+    let request: GenerateRequest;
+    try {
+      request = checkedRequest(input, 'countTokens');
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
     const { prompt, images } = await this.#prepare(request, callSite);
     try {
       const { total, image } = await this.#track(this.#model.countTokens(prompt, images, addSpecialOf(request)));

@@ -7,9 +7,12 @@
 import { availableParallelism } from 'node:os';
 import type { NativeEngineOptions, NativeGenerateParams, NativeImage, NativeLoadOptions } from './binding.js';
 import { invalid } from './errors.js';
+import { checkedObject } from './keys.js';
 import { nativeLoraOptions, nativeLoraSet, validateLoraSelection } from './lora.js';
 import { parseBytes } from './memory.js';
-import type { GenerateRequest, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo } from './types.js';
+import type {
+  ChatRequest, GenerateRequest, HubOptions, ImageOptions, ImagePart, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo, RawRequest, TextPart, VideoPart,
+} from './types.js';
 
 /** Every default of the library's options, written once. */
 export const DEFAULTS = Object.freeze({
@@ -48,8 +51,15 @@ export const DEFAULTS = Object.freeze({
   tiling: true,
   image: Object.freeze({
     background: '#ffffff',
-    maxPixels: 0x3fff * 0x3fff,
-    allowRemote: true,
+    /**
+     * 8192² (67 MP), four times the 2048-pixel side SmolVLM scales every image to: checked from
+     * the header, before decoding (a 16000² PNG is refused at once instead of 9 s and 2.3 GB).
+     */
+    maxPixels: 8192 * 8192,
+    /** Public hosts only (resolved addresses checked, redirects re-checked); see ImageOptions.remote. */
+    remote: 'public' as 'public' | 'any' | false,
+    /** Paths and `file:` URLs are read (the library trusts its caller; the server sends bytes only). */
+    allowFiles: true,
     maxDownloadBytes: 50_000_000,
     timeoutMs: 30_000,
     allowSvg: false,
@@ -65,8 +75,71 @@ const NATIVE = Object.freeze({ allLayers: -1, projectorTokens: -1, projectorEdge
 /** KV cache element types -> ggml type ids. */
 const KV_TYPES: Readonly<Record<KvCacheType, number>> = Object.freeze({ f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 });
 
+/** Whether llama.cpp needs flash attention for this KV cache type (a quantized V cache). */
+function isQuantizedKv(type: KvCacheType): boolean {
+  return type.startsWith('q');
+}
+
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
+
+/**
+ * The ranges of options that have no natural bound of their own (the others are written at their
+ * check): documented in the README's API section.
+ */
+export const LIMITS = Object.freeze({
+  /**
+   * Most CPU threads: four per available core, at most 256. More only oversubscribes the cores
+   * (each ggml thread spins between ops), which starves every other process for no speed.
+   */
+  get threads(): number {
+    return Math.min(256, 4 * availableParallelism());
+  },
+  parallel: 256,
+  contextSize: 1 << 24,
+  /** Stop strings per request, and characters per stop string (the text stream holds back that many). */
+  stopStrings: 64,
+  stopLength: 1024,
+  /** Images per request, video frames included. */
+  images: 256,
+  /** Encoded-image cache size in bytes (1 TiB). */
+  imageCacheBytes: 2 ** 40,
+  /** Largest `maxPixels` (sharp's `limitInputPixels` is a 32-bit count). */
+  maxPixels: UINT32_MAX,
+  maxDownloadBytes: 2 ** 32,
+  timeoutMs: INT32_MAX,
+});
+
+/** `{ key: true }` for every key of `T`: the compiler checks such a list against the type, both ways. */
+type KeysOf<T> = { readonly [K in keyof Required<T>]: true };
+
+/** The keys each options object may have, checked against types.ts by the compiler. */
+export const KNOWN_KEYS = Object.freeze({
+  load: Object.keys({
+    model: true, mmproj: true, hub: true, contextSize: true, parallel: true, batchSize: true, ubatchSize: true, threads: true, gpu: true,
+    projectorOnGpu: true, flashAttention: true, kvCacheType: true, useMmap: true, useMlock: true, imageMinTokens: true, imageMaxTokens: true,
+    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, lora: true,
+  } satisfies KeysOf<LoadModelOptions>),
+  hub: Object.keys({ endpoint: true, token: true, cacheDir: true, offline: true, signal: true, onProgress: true, timeoutMs: true } satisfies KeysOf<HubOptions>),
+  request: Object.keys({
+    messages: true, prompt: true, images: true, addSpecial: true, maxTokens: true, temperature: true, topK: true, topP: true, minP: true,
+    repeatPenalty: true, repeatLastN: true, seed: true, ignoreEos: true, stop: true, tokens: true, logprobs: true, signal: true, image: true,
+    jsonSchema: true, grammar: true, lora: true,
+  } satisfies KeysOf<ChatRequest & RawRequest>),
+  image: Object.keys({
+    longestEdge: true, tiling: true, background: true, maxPixels: true, remote: true, allowFiles: true, maxDownloadBytes: true, timeoutMs: true,
+    allowSvg: true, signal: true,
+  } satisfies KeysOf<ImageOptions>),
+  imagePart: Object.keys({ type: true, image: true, longestEdge: true, tiling: true } satisfies KeysOf<ImagePart>),
+  videoPart: Object.keys({ type: true, video: true, maxFrames: true, fps: true, timestamps: true, tiling: true, longestEdge: true } satisfies KeysOf<VideoPart>),
+  textPart: Object.keys({ type: true, text: true } satisfies KeysOf<TextPart>),
+  imageCache: ['maxBytes'],
+});
+
+/** Throws unless `v` is undefined or an AbortSignal (checked before anything starts). */
+export function checkSignal(name: string, v: unknown): void {
+  if (v !== undefined && !(v instanceof AbortSignal)) throw invalid(`${name} must be an AbortSignal`);
+}
 
 /** Throws unless `v` is undefined or an integer in [min, max]. */
 export function checkInt(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -85,16 +158,34 @@ export function checkBool(name: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'boolean') throw invalid(`${name} must be a boolean`);
 }
 
-/** Checks every load option; one place for loadModel and estimateMemory (`fn` names the caller). */
+/**
+ * Checks every load option and returns a plain copy of them (nested objects copied too), the one
+ * every later step reads; one place for loadModel and estimateMemory (`fn` names the caller).
+ */
+export function checkedLoadOptions(input: LoadModelOptions, fn: string): LoadModelOptions {
+  if (!input || typeof input !== 'object') throw invalid(`${fn}: options object expected`);
+  const options = checkedObject(input, KNOWN_KEYS.load, `${fn} options`);
+  if (options.hub !== undefined) options.hub = checkedObject(options.hub, KNOWN_KEYS.hub, 'hub');
+  if (options.imageCache !== undefined && options.imageCache !== false) {
+    if (options.imageCache === null || typeof options.imageCache !== 'object') throw invalid('imageCache must be false or { maxBytes }');
+    options.imageCache = checkedObject(options.imageCache, KNOWN_KEYS.imageCache, 'imageCache');
+  }
+  if (options.gpu !== null && typeof options.gpu === 'object') options.gpu = checkedObject(options.gpu, ['layers', 'memory'], 'gpu');
+  validateLoadOptions(options, fn);
+  return options;
+}
+
+/** Checks every load option of a plain options object (see {@link checkedLoadOptions}). */
 export function validateLoadOptions(options: LoadModelOptions, fn: string): void {
   if (!options || typeof options !== 'object') throw invalid(`${fn}: options object expected`);
   if (typeof options.model !== 'string' || options.model.length === 0) throw invalid(`${fn}: options.model must be a path to a .gguf file`);
   if (options.mmproj !== undefined && (typeof options.mmproj !== 'string' || options.mmproj.length === 0)) throw invalid(`${fn}: options.mmproj must be a path`);
-  checkInt('contextSize', options.contextSize, 16, 1 << 24);
-  checkInt('parallel', options.parallel, 1, 256);
+  checkInt('contextSize', options.contextSize, 16, LIMITS.contextSize);
+  checkInt('parallel', options.parallel, 1, LIMITS.parallel);
   checkInt('batchSize', options.batchSize, 1, 1 << 20);
   checkInt('ubatchSize', options.ubatchSize, 1, 1 << 20);
-  checkInt('threads', options.threads, 1, 1024);
+  checkInt('threads', options.threads, 1, LIMITS.threads);
+  checkSignal('signal', options.signal);
   checkInt('imageMinTokens', options.imageMinTokens, 1, 1 << 20);
   checkInt('imageMaxTokens', options.imageMaxTokens, 1, 1 << 20);
   for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup', 'promptCache'] as const) checkBool(k, options[k]);
@@ -115,15 +206,55 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
     if (memory !== undefined) parseBytes(memory, 'gpu.memory');
   }
   if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit);
-  if (options.imageCache !== undefined && options.imageCache !== false) checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0);
+  if (options.imageCache !== undefined && options.imageCache !== false) {
+    if (options.imageCache === null || typeof options.imageCache !== 'object') throw invalid('imageCache must be false or { maxBytes }');
+    checkInt('imageCache.maxBytes', options.imageCache.maxBytes, 0, LIMITS.imageCacheBytes);
+  }
   if (options.kvCacheType !== undefined && !Object.hasOwn(KV_TYPES, options.kvCacheType)) {
     throw invalid(`kvCacheType must be one of ${Object.keys(KV_TYPES).join(', ')}`);
   }
-  if (/^q/.test(options.kvCacheType ?? '') && options.flashAttention === false) {
+  if (isQuantizedKv(options.kvCacheType ?? DEFAULTS.kvCacheType) && options.flashAttention === false) {
     throw invalid(`kvCacheType '${options.kvCacheType}' needs flash attention (llama.cpp cannot quantize the V cache without it)`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
   nativeLoraOptions(options.lora);
+}
+
+/**
+ * A generate / stream / countTokens request checked (unknown keys, getters, the signal, the
+ * sampling options, the image options) and copied: the plain object every later step reads.
+ */
+export function checkedRequest(input: GenerateRequest, fn: string): GenerateRequest {
+  if (!input || typeof input !== 'object') throw invalid(`${fn}: request object expected`);
+  const request = checkedObject(input, KNOWN_KEYS.request, `${fn} request`);
+  checkSignal('signal', request.signal);
+  if (request.image !== undefined) request.image = checkedImageOptions(request.image, 'image');
+  validateSampling(request);
+  return request;
+}
+
+/** Image options checked and copied (`where` names them in messages). */
+export function checkedImageOptions(input: ImageOptions, where: string): ImageOptions {
+  const o = checkedObject(input, KNOWN_KEYS.image, where);
+  checkInt(`${where}.maxPixels`, o.maxPixels, 1, LIMITS.maxPixels);
+  checkInt(`${where}.maxDownloadBytes`, o.maxDownloadBytes, 1, LIMITS.maxDownloadBytes);
+  checkInt(`${where}.timeoutMs`, o.timeoutMs, 1, LIMITS.timeoutMs);
+  checkBool(`${where}.allowSvg`, o.allowSvg);
+  checkBool(`${where}.allowFiles`, o.allowFiles);
+  checkSignal(`${where}.signal`, o.signal);
+  if (o.remote !== undefined && o.remote !== 'public' && o.remote !== 'any' && o.remote !== false) throw invalid(`${where}.remote must be 'public', 'any' or false`);
+  const bg = o.background;
+  if (bg !== undefined && typeof bg !== 'string') {
+    if (bg === null || typeof bg !== 'object') throw invalid(`${where}.background must be a colour string or { r, g, b }`);
+    const rgb = checkedObject(bg, ['r', 'g', 'b', 'alpha'], `${where}.background`);
+    for (const c of ['r', 'g', 'b'] as const) {
+      if (rgb[c] === undefined) throw invalid(`${where}.background.${c} is missing`);
+      checkInt(`${where}.background.${c}`, rgb[c], 0, 255);
+    }
+    o.background = rgb;
+  }
+  validateResolution(where, o);
+  return o;
 }
 
 /** Checks the sampling options of a generate request (`request` is known to be an object). */
@@ -138,8 +269,10 @@ export function validateSampling(request: GenerateRequest): void {
   checkInt('seed', request.seed, 0, UINT32_MAX);
   for (const k of ['ignoreEos', 'tokens', 'logprobs'] as const) checkBool(k, request[k]);
   if ('addSpecial' in request) checkBool('addSpecial', request.addSpecial);
-  if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0))) {
-    throw invalid('stop must be an array of non-empty strings');
+  if (request.stop !== undefined) {
+    if (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== 'string' || s.length === 0)) throw invalid('stop must be an array of non-empty strings');
+    if (request.stop.length > LIMITS.stopStrings) throw invalid(`stop: at most ${LIMITS.stopStrings} strings, got ${request.stop.length}`);
+    if (request.stop.some((s) => s.length > LIMITS.stopLength)) throw invalid(`stop: each string at most ${LIMITS.stopLength} characters`);
   }
   validateStructured(request);
   validateLoraSelection(request.lora);
@@ -212,8 +345,11 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
     typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : NATIVE.allLayers) : gpu === true || (gpu === 'auto' && gpuPresent) ? NATIVE.allLayers : 0;
   const threads = options.threads ?? DEFAULTS.threads;
   const flash = options.flashAttention ?? DEFAULTS.flashAttention;
-  const flashAttn = flash === 'auto' ? NATIVE.flashAuto : flash ? 1 : 0;
-  const kv = KV_TYPES[options.kvCacheType ?? DEFAULTS.kvCacheType];
+  const kvType = options.kvCacheType ?? DEFAULTS.kvCacheType;
+  // a quantized V cache needs flash attention: under 'auto' it is turned on, not left to llama.cpp,
+  // which turns it off on a device without it and then fails to create the context
+  const flashAttn = flash === 'auto' ? (isQuantizedKv(kvType) ? 1 : NATIVE.flashAuto) : flash ? 1 : 0;
+  const kv = KV_TYPES[kvType];
   return {
     load: {
       model: options.model,

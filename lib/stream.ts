@@ -3,7 +3,7 @@
  * (`runGeneration`), and chunks -> the async iterable `stream()` returns (`chunkStream`).
  */
 import type { NativeEngine, NativeEvent, NativeGenerateParams, NativeGrammar, NativeImage } from './binding.js';
-import { abortError, AbortError, fromNative, makeError } from './errors.js';
+import { abortError, AbortError, fromNative, invalid, makeError } from './errors.js';
 import type { GenerateResult, GenerationStream, StreamChunk } from './types.js';
 
 /**
@@ -103,14 +103,21 @@ export function runGeneration(
 }
 
 /**
- * The stream of a generation that `start` begins with a chunk callback. At most one chunk waits:
- * a slow consumer gets larger chunks, not a growing queue.
+ * The stream of a generation that `start` begins with a chunk callback and an AbortSignal. At
+ * most one chunk waits: a slow consumer gets larger chunks, not a growing queue.
+ *
+ * A stream has one consumer: a second `[Symbol.asyncIterator]()` throws an InvalidArgumentError
+ * at once (two loops would each see part of the text). Leaving the loop early (`break`, `return`,
+ * a throw) aborts the generation, which frees its slot; `result` then rejects with the AbortError
+ * that carries the partial result. `result` never leaves an unhandled rejection when nobody reads it.
  */
-export function chunkStream(start: (onChunk: (c: StreamChunk) => void) => Promise<GenerateResult>): GenerationStream {
+export function chunkStream(start: (onChunk: (c: StreamChunk) => void, signal: AbortSignal) => Promise<GenerateResult>): GenerationStream {
   const queue: StreamChunk[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
   let failure: unknown;
+  let iterated = false;
+  const stop = new AbortController();
   const push = (c: StreamChunk) => {
     const last = queue[queue.length - 1];
     if (last) {
@@ -120,26 +127,53 @@ export function chunkStream(start: (onChunk: (c: StreamChunk) => void) => Promis
     } else queue.push(c);
     wake?.();
   };
-  const result = start(push);
+  const result = start(push, stop.signal);
   result.then(
     () => { ended = true; wake?.(); },
-    (err) => { ended = true; failure = err; wake?.(); },
+    (err) => { ended = true; failure = err ?? new Error('generation failed'); wake?.(); },
   );
+  const finish = (): IteratorResult<StreamChunk> => {
+    if (!ended) stop.abort();
+    queue.length = 0;
+    ended = true;
+    failure = undefined;
+    wake?.();
+    return { done: true, value: undefined };
+  };
   return {
     result,
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        if (queue.length > 0) {
-          yield queue.shift()!;
-          continue;
-        }
-        if (ended) {
-          if (failure) throw failure;
-          return;
-        }
-        await new Promise<void>((r) => (wake = r));
-        wake = undefined;
-      }
+    [Symbol.asyncIterator](): AsyncIterator<StreamChunk> {
+      if (iterated) throw invalid('a generation stream can be iterated once: read it with one for-await loop (its text is also in `result`)');
+      iterated = true;
+      let pending = false;
+      return {
+        async next(): Promise<IteratorResult<StreamChunk>> {
+          if (pending) throw invalid('a generation stream: next() called again before the previous call settled');
+          pending = true;
+          try {
+            for (;;) {
+              if (queue.length > 0) return { done: false, value: queue.shift()! };
+              if (ended) {
+                const err = failure;
+                failure = undefined;
+                if (err) throw err;
+                return { done: true, value: undefined };
+              }
+              await new Promise<void>((r) => (wake = r));
+              wake = undefined;
+            }
+          } finally {
+            pending = false;
+          }
+        },
+        async return(): Promise<IteratorResult<StreamChunk>> {
+          return finish();
+        },
+        async throw(err?: unknown): Promise<IteratorResult<StreamChunk>> {
+          finish();
+          throw err;
+        },
+      };
     },
   };
 }

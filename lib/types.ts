@@ -26,10 +26,11 @@ export interface RawImage {
 }
 
 /**
- * Anything that can be an image part: a file path, a `data:` or `http(s):` URL (string or URL),
- * an encoded file's bytes, raw pixels, or a sharp instance.
+ * Anything that can be an image part: a file path or `file:` URL (with `allowFiles`), a `data:`
+ * or `http(s):` URL (string or URL; see `remote`), an encoded file's bytes (Buffer, Uint8Array or
+ * DataView), raw pixels, or a sharp instance.
  */
-export type ImageInput = string | URL | Buffer | Uint8Array | RawImage | Sharp;
+export type ImageInput = string | URL | Buffer | Uint8Array | DataView | RawImage | Sharp;
 
 /**
  * How an image is cut into projector tiles: fewer pixels, fewer tokens. SmolVLM scales an image's
@@ -55,15 +56,24 @@ export interface ImageOptions extends ImageResolution {
   /** Background for transparent images. Default: DEFAULTS.image.background (white). */
   background?: string | { r: number; g: number; b: number };
   /**
-   * Largest accepted image in pixels (decompression-bomb guard), checked before decoding.
-   * Default: DEFAULTS.image.maxPixels (0x3FFF², sharp's).
+   * Largest accepted image in pixels (decompression-bomb guard), checked from the header before
+   * decoding; larger images are refused with ERR_IMAGE_INVALID naming the limit. An integer in
+   * [1, 2^32 - 1]. Default: DEFAULTS.image.maxPixels (8192², four times the 2048-pixel side
+   * SmolVLM scales images to).
    */
   maxPixels?: number;
-  /** Fetch `http(s)` URLs. Turn off in servers that take URLs from users. Default: DEFAULTS.image.allowRemote (true). */
-  allowRemote?: boolean;
+  /**
+   * Which `http(s)` URLs are fetched: `'public'` (default, DEFAULTS.image.remote) public hosts
+   * only, the host resolved and every address checked (no loopback, private, link-local, CGNAT,
+   * multicast, unspecified or IPv4-mapped forms of them), redirects re-checked, the connection made
+   * to the checked address; `'any'` every host (trusted input only); `false` none.
+   */
+  remote?: 'public' | 'any' | false;
+  /** Read file paths and `file:` URLs. Default: DEFAULTS.image.allowFiles (true); false for input from users. */
+  allowFiles?: boolean;
   /** Largest download in bytes. Default: DEFAULTS.image.maxDownloadBytes (50 MB). */
   maxDownloadBytes?: number;
-  /** Download timeout in ms. Default: DEFAULTS.image.timeoutMs (30000). */
+  /** Download timeout in ms (redirects included), an integer >= 1. Default: DEFAULTS.image.timeoutMs (30000). */
   timeoutMs?: number;
   /** Decode SVG (it can reference external resources). Default: DEFAULTS.image.allowSvg (false). */
   allowSvg?: boolean;
@@ -202,7 +212,10 @@ export interface LoadModelOptions {
   batchSize?: number;
   /** Physical micro-batch size. Default: DEFAULTS.ubatchSize (512). */
   ubatchSize?: number;
-  /** CPU threads for decoding and image encoding. Default: DEFAULTS.threads (`os.availableParallelism()`). */
+  /**
+   * CPU threads for decoding and image encoding, 1 to LIMITS.threads (four per available core,
+   * at most 256). Default: DEFAULTS.threads (`os.availableParallelism()`).
+   */
   threads?: number;
   /**
    * GPU offload. `'auto'` (DEFAULTS.gpu): as many layers as fit each GPU's free memory less 1 GiB,
@@ -216,7 +229,11 @@ export interface LoadModelOptions {
   projectorOnGpu?: boolean;
   /** Flash attention: `'auto'`, `true` or `false`. Default: DEFAULTS.flashAttention (`'auto'`, llama.cpp's choice). */
   flashAttention?: 'auto' | boolean;
-  /** KV cache element type; `q8_0` halves its memory. Default: DEFAULTS.kvCacheType (`'f16'`). */
+  /**
+   * KV cache element type; `q8_0` halves its memory. The quantized types need flash attention:
+   * with `flashAttention: 'auto'` they turn it on, with `false` they are refused. Default:
+   * DEFAULTS.kvCacheType (`'f16'`).
+   */
   kvCacheType?: KvCacheType;
   /** Memory-map the weights. Default: llama.cpp's choice (mmap, unless a device cannot map files). */
   useMmap?: boolean;
@@ -318,7 +335,7 @@ export interface SamplingOptions {
    * where the output ends (InvalidArgumentError).
    */
   ignoreEos?: boolean;
-  /** Generation ends before any of these strings; they are not part of the text. Not with `jsonSchema`. */
+  /** Generation ends before any of these strings; they are not part of the text. At most 64, each 1 to 1024 characters. Not with `jsonSchema`. */
   stop?: string[];
   /**
    * Constrains decoding to JSON valid against this JSON Schema (the subset llama.cpp's

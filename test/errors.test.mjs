@@ -1,6 +1,6 @@
 // Bad input: each a typed error with a stable code; the process and the model stay usable.
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -77,6 +77,30 @@ describe('loading', () => {
     await assert.rejects(loadModel({ model: files.model, contextSize: -1 }), (e) => e.code === 'ERR_INVALID_ARGUMENT');
     await assert.rejects(loadModel({ model: files.model, kvCacheType: 'q3' }), InvalidArgumentError);
   });
+
+  test('caller mistakes the issue found, each ERR_INVALID_ARGUMENT with the call site', async () => {
+    const trap = Object.defineProperty({ model: files.model }, 'contextSize', { enumerable: true, get() { throw new Error('getter bug'); } });
+    const cases = [
+      [{ model: files.model, lroa: 'x.gguf' }, /^loadModel options: unknown option 'lroa'/],
+      [{ model: files.model, contxtSize: 512 }, /unknown option 'contxtSize' \(did you mean 'contextSize'\?\)/],
+      [{ model: files.model, threads: 1024 }, /^threads must be an integer in \[1, \d+\]$/],
+      [{ model: files.model, imageCache: null }, /^imageCache must be false or \{ maxBytes \}$/],
+      [{ model: files.model, signal: {} }, /^signal must be an AbortSignal$/],
+    ];
+    for (const [options, pattern] of cases) {
+      const err = await loadErr(options);
+      assert.ok(err instanceof InvalidArgumentError, `${err}`);
+      assert.equal(err.code, 'ERR_INVALID_ARGUMENT');
+      assert.match(err.message, pattern);
+    }
+    const trapped = await loadModel(trap).catch((e) => e);
+    assert.ok(trapped instanceof InvalidArgumentError, `${trapped}`);
+    assert.match(trapped.message, /^loadModel options\.contextSize cannot be read: getter bug$/);
+    const { estimateMemory } = await import('../dist/index.js');
+    const est = await estimateMemory({ model: files.model, flashAtention: true }).catch((e) => e);
+    assert.equal(est.code, 'ERR_INVALID_ARGUMENT');
+    assert.match(est.message, /did you mean 'flashAttention'/);
+  });
 });
 
 describe('generating', () => {
@@ -115,6 +139,50 @@ describe('generating', () => {
       assert.ok(err.stack.includes('errors.test.mjs'), 'the call site is in the stack');
     });
   }
+
+  const hi = (extra) => ({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 2, ...extra });
+  const mistakes = [
+    ['signal that is not an AbortSignal', hi({ signal: {} }), 'ERR_INVALID_ARGUMENT'],
+    ['maxPixels -1', hi({ image: { maxPixels: -1 } }), 'ERR_INVALID_ARGUMENT'],
+    ['maxPixels NaN', hi({ image: { maxPixels: NaN } }), 'ERR_INVALID_ARGUMENT'],
+    ['timeoutMs -1', hi({ image: { timeoutMs: -1 } }), 'ERR_INVALID_ARGUMENT'],
+    ['an unknown request key', hi({ jsonShema: {} }), 'ERR_INVALID_ARGUMENT'],
+    ['an unknown image option', hi({ image: { allowRemote: false } }), 'ERR_INVALID_ARGUMENT'],
+    ['65 stop strings', hi({ stop: Array.from({ length: 65 }, (_, i) => `s${i}`) }), 'ERR_INVALID_ARGUMENT'],
+    ['a getter that throws', Object.defineProperty(hi(), 'temperature', { enumerable: true, get() { throw new Error('x'); } }), 'ERR_INVALID_ARGUMENT'],
+    ['raw data: null', { messages: userMessage({ data: null, width: 2, height: 2, channels: 3 }, 'hi') }, 'ERR_IMAGE_INVALID'],
+    ['file://host/path', { messages: userMessage('file://host/path/x.png', 'hi') }, 'ERR_IMAGE_INVALID'],
+    ['a loopback URL under the default policy', { messages: userMessage('http://127.0.0.1:9/x.png', 'hi') }, 'ERR_IMAGE_INVALID'],
+  ];
+  for (const [name, request, code] of mistakes) {
+    test(`caller mistake: ${name}`, async () => {
+      for (const call of [() => vlm.generate(request), () => vlm.stream(request).result, () => vlm.countTokens(request)]) {
+        const err = await call().catch((e) => e);
+        assert.ok(err instanceof SmolVLMError, `typed error for ${name}: ${err}`);
+        assert.equal(err.code, code, err.message);
+      }
+    });
+  }
+
+  test('a DataView is taken as the bytes of an encoded image', async () => {
+    const png = readFileSync(images.square);
+    const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    const a = await vlm.countTokens({ messages: userMessage(view, 'hi') });
+    const b = await vlm.countTokens({ messages: userMessage(images.square, 'hi') });
+    assert.deepEqual(a, b);
+  });
+
+  test('detokenize takes integer ids in the vocabulary only', async () => {
+    for (const bad of [[NaN], [Infinity], ['a'], [1.5], [-1], [vlm.info.vocabSize], [null]]) {
+      const err = await vlm.detokenize(bad).catch((e) => e);
+      assert.ok(err instanceof InvalidArgumentError, `${String(bad[0])}: ${err}`);
+      assert.match(err.message, /^detokenize: tokens\[0\] is .*: each must be an integer id in \[0, \d+\]$/);
+    }
+    const ids = await vlm.tokenize('hello');
+    assert.equal(await vlm.detokenize(ids), 'hello');
+    const err = await vlm.tokenize('x', { specail: true }).catch((e) => e);
+    assert.match(err.message, /did you mean 'special'/);
+  });
 
   test('countTokens refuses the same elongated image', async () => {
     const err = await vlm.countTokens({ messages: userMessage({ data: new Uint8Array(3000 * 3), width: 3000, height: 1, channels: 3 }, 'hi') }).catch((e) => e);

@@ -122,7 +122,7 @@ describe('decoding', () => {
       { data: fromPath.data, width: fromPath.width, height: fromPath.height, channels: 3 },
     ];
     for (const s of sources) {
-      const d = await decodeImage(s);
+      const d = await decodeImage(s, { remote: 'any' }); // the local server is on loopback
       assert.equal(d.id, fromPath.id, `same content id for ${typeof s === 'string' ? s.slice(0, 30) : s.constructor.name}`);
     }
   });
@@ -145,7 +145,7 @@ describe('generation', () => {
   });
 
   test('a URL served locally answers like the file', async () => {
-    const a = await vlm.generate({ messages: userMessage(`${base}/image.png`, 'Describe this image.'), maxTokens: 12 });
+    const a = await vlm.generate({ messages: userMessage(`${base}/image.png`, 'Describe this image.'), maxTokens: 12, image: { remote: 'any' } });
     const b = await vlm.generate({ messages: userMessage(images.square, 'Describe this image.'), maxTokens: 12 });
     assert.equal(a.text, b.text);
   });
@@ -188,7 +188,7 @@ describe('bad input, each a typed error; the model stays usable', () => {
   };
   test('each bad input', async () => {
     for (const [name, image] of cases()) {
-      const err = await vlm.generate({ messages: userMessage(image, 'hi'), maxTokens: 2, image: { timeoutMs: 500 } }).catch((e) => e);
+      const err = await vlm.generate({ messages: userMessage(image, 'hi'), maxTokens: 2, image: { timeoutMs: 500, remote: 'any' } }).catch((e) => e);
       assert.ok(err instanceof ImageError, `${name}: ${err}`);
       assert.equal(err.code, 'ERR_IMAGE_INVALID', `${name}: ${err.message}`);
     }
@@ -197,8 +197,8 @@ describe('bad input, each a typed error; the model stays usable', () => {
   });
 
   test('remote images can be switched off', async () => {
-    const err = await vlm.generate({ messages: userMessage(`${base}/image.png`, 'hi'), image: { allowRemote: false } }).catch((e) => e);
+    const err = await vlm.generate({ messages: userMessage(`${base}/image.png`, 'hi'), image: { remote: false, allowFiles: true } }).catch((e) => e);
     assert.equal(err.code, 'ERR_IMAGE_INVALID');
-    assert.match(err.message, /allowRemote/);
+    assert.match(err.message, /remote: false/);
   });
 });

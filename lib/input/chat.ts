@@ -3,7 +3,34 @@
  * part stands, and those image parts in prompt order. Every shape error of a message is found here.
  */
 import { invalid } from '../errors.js';
+import { checkedObject } from '../keys.js';
+import { KNOWN_KEYS } from '../options.js';
 import type { ChatMessage, ContentPart, ImagePart } from '../types.js';
+
+const PART_KEYS: Record<string, readonly string[]> = { text: KNOWN_KEYS.textPart, image: KNOWN_KEYS.imagePart, video: KNOWN_KEYS.videoPart };
+
+/**
+ * Plain copies of the messages and their parts, read once: a getter that throws, or an unknown
+ * key on a text, image or video part, is an InvalidArgumentError naming where (messages may carry
+ * keys of their own, such as OpenAI's `name`; only `role` and `content` are read).
+ */
+export function checkedMessages(messages: ChatMessage[]): ChatMessage[] {
+  if (!Array.isArray(messages)) return messages; // flattenMessages words the shape errors
+  return messages.map((m, i) => {
+    if (!m || typeof m !== 'object') return m;
+    const where = `messages[${i}]`;
+    const msg = checkedObject(m, Object.keys(m), where);
+    if (!Array.isArray(msg.content)) return msg;
+    msg.content = msg.content.map((p, j) => {
+      if (!p || typeof p !== 'object') return p;
+      const at = `${where}.content[${j}]`;
+      const type = checkedObject(p, Object.keys(p), at).type;
+      const known = typeof type === 'string' && Object.hasOwn(PART_KEYS, type) ? PART_KEYS[type] : undefined;
+      return known ? checkedObject(p, known, at) : p;
+    });
+    return msg;
+  });
+}
 
 export interface FlatConversation {
   messages: { role: string; content: string }[];

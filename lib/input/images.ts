@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Sharp } from 'sharp';
 import sharp from 'sharp';
-import { AbortError, ImageError, SmolVLMError } from '../errors.js';
+import { ImageError, SmolVLMError } from '../errors.js';
+import { fetchImage } from '../net/fetch.js';
 import { DEFAULTS } from '../options.js';
 import type { ImageInput, ImageOptions, RawImage } from '../types.js';
 
@@ -44,47 +45,45 @@ function fromDataUrl(url: string): Buffer {
   return bytes;
 }
 
-/** Downloads an image with a size cap, a timeout, the caller's signal, and a content-type check. */
+/** Downloads an image through lib/net's fetcher under the `remote` policy (public hosts by default). */
 async function download(url: URL, options: ImageOptions): Promise<Buffer> {
-  if (!(options.allowRemote ?? DEFAULTS.image.allowRemote)) throw imageError(`remote images are disabled (allowRemote: false): ${url.href}`);
-  const maxBytes = options.maxDownloadBytes ?? DEFAULTS.image.maxDownloadBytes;
-  const timeoutMs = options.timeoutMs ?? DEFAULTS.image.timeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  let res: Response;
+  const policy = options.remote ?? DEFAULTS.image.remote;
+  if (policy === false) throw imageError(`remote images are disabled (remote: false): ${url.origin}`);
+  const fetched = await fetchImage(url, {
+    policy,
+    maxBytes: options.maxDownloadBytes ?? DEFAULTS.image.maxDownloadBytes,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.image.timeoutMs,
+    signal: options.signal,
+  });
+  return fetched.data;
+}
+
+/** The path a `file:` URL names: local ones only (`file:///path` or `file://localhost/path`). */
+function filePath(url: URL): string {
+  if (url.hostname !== '' && url.hostname !== 'localhost') throw imageError(`file: URLs name a local file only, not one on host '${url.hostname}': ${url.href.slice(0, 100)}`);
   try {
-    res = await fetch(url, { signal, redirect: 'follow', headers: { accept: 'image/*' } });
+    return fileURLToPath(url);
   } catch (err) {
-    if (options.signal?.aborted) throw new AbortError('ERR_ABORTED', `download aborted: ${url.href}`);
-    const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
-    throw imageError(`image download failed: ${url.href}: ${why}`, err);
+    throw imageError(`malformed file: URL: ${url.href.slice(0, 100)} (${(err as Error).message})`, err);
   }
-  if (!res.ok) throw imageError(`image download failed: ${url.href}: HTTP ${res.status}`);
-  const type = res.headers.get('content-type') ?? '';
-  if (/^text\/|html|json/i.test(type)) throw imageError(`not an image: ${url.href} is ${type}`);
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw imageError(`image too large: ${url.href} is ${declared} bytes, limit ${maxBytes}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw imageError(`image too large: ${url.href} exceeds ${maxBytes} bytes`);
-      chunks.push(Buffer.from(chunk));
-    }
-  } catch (err) {
-    if (err instanceof SmolVLMError) throw err;
-    if (options.signal?.aborted) throw new AbortError('ERR_ABORTED', `download aborted: ${url.href}`);
-    throw imageError(`image download failed: ${url.href}: ${timeout.aborted ? 'timed out' : (err as Error).message}`, err);
-  }
-  if (size === 0) throw imageError(`image download is empty: ${url.href}`);
-  return Buffer.concat(chunks);
+}
+
+/** Images whose longest side is above this are scaled to it while decoding (JPEG and WebP shrink on load). */
+export const SHRINK_EDGE = 4096;
+
+/** The error for an image over `maxPixels` that sharp refused from its header, with its size when the header tells it. */
+async function overLimit(source: string | Uint8Array | undefined, limit: number, cause: unknown): Promise<ImageError> {
+  const size = await (source === undefined ? Promise.reject(new Error('no source')) : sharp(source, { limitInputPixels: false }).metadata())
+    .then((m) => (m.width && m.height ? ` is ${m.width}x${m.height} = ${m.width * m.height} pixels,` : ''))
+    .catch(() => '');
+  return imageError(`image${size} over the limit of ${limit} pixels (image.maxPixels)`, cause);
 }
 
 /** Decodes one input to RGB8 with a SHA-256 content id. */
 export async function decodeImage(input: ImageInput, options: ImageOptions = {}): Promise<DecodedImage> {
   const background = options.background ?? DEFAULTS.image.background;
   const limitInputPixels = options.maxPixels ?? DEFAULTS.image.maxPixels;
+  const allowFiles = options.allowFiles ?? DEFAULTS.image.allowFiles;
   if (input instanceof URL || (typeof input === 'string' && /^(https?|data|file):/i.test(input))) {
     let url: URL;
     try {
@@ -94,9 +93,14 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
     }
     if (url.protocol === 'data:') input = fromDataUrl(url.href);
     else if (url.protocol === 'http:' || url.protocol === 'https:') input = await download(url, options);
-    else if (url.protocol === 'file:') input = fileURLToPath(url);
-    else throw imageError(`unsupported URL scheme: ${url.protocol}`);
+    else if (url.protocol === 'file:') {
+      if (!allowFiles) throw imageError('file: URLs are disabled (allowFiles: false)');
+      input = filePath(url);
+    } else throw imageError(`unsupported URL scheme: ${url.protocol}`);
+  } else if (typeof input === 'string' && !allowFiles) {
+    throw imageError('image file paths are disabled (allowFiles: false): send bytes or a data: URL');
   }
+  if (input instanceof DataView) input = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   let pipeline: Sharp;
   if (typeof input === 'string') {
     const st = await stat(input).catch((err: NodeJS.ErrnoException) => {
@@ -110,6 +114,7 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
     pipeline = sharp(input, { limitInputPixels, failOn: 'error' });
   } else if (isRaw(input)) {
     const { data, width, height, channels } = input;
+    if (!(data instanceof Uint8Array)) throw imageError(`raw image data must be a Uint8Array or Buffer, not ${data === null ? 'null' : typeof data}`);
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || ![1, 2, 3, 4].includes(channels)) {
       throw imageError(`raw image has invalid dimensions ${width}x${height}x${channels}`);
     }
@@ -120,12 +125,18 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
   } else if (input && typeof (input as Sharp).toBuffer === 'function') {
     pipeline = (input as Sharp).clone();
   } else {
-    throw imageError('unsupported image input: expected a path, Buffer/Uint8Array, raw pixels or a sharp instance');
+    throw imageError('unsupported image input: expected a path, a URL, a Buffer/Uint8Array/DataView, raw pixels or a sharp instance');
   }
   try {
     const meta = await pipeline.metadata();
     if (meta.format === 'svg' && !(options.allowSvg ?? DEFAULTS.image.allowSvg)) throw imageError('SVG images are disabled (allowSvg: true enables them)');
     if (!meta.width || !meta.height) throw imageError('image has no dimensions');
+    if (meta.width * meta.height > limitInputPixels) {
+      throw imageError(`image is ${meta.width}x${meta.height} = ${meta.width * meta.height} pixels, over the limit of ${limitInputPixels} (image.maxPixels)`);
+    }
+    if (Math.max(meta.width, meta.height) > SHRINK_EDGE) {
+      pipeline = pipeline.resize({ width: SHRINK_EDGE, height: SHRINK_EDGE, fit: 'inside', withoutEnlargement: true });
+    }
     const { data, info } = await pipeline
       .rotate() // EXIF orientation
       .flatten({ background })
@@ -139,6 +150,7 @@ export async function decodeImage(input: ImageInput, options: ImageOptions = {})
     return { data, width: info.width, height: info.height, id };
   } catch (err) {
     if (err instanceof SmolVLMError) throw err;
+    if (/exceeds pixel limit/.test((err as Error).message)) throw await overLimit(typeof input === 'string' || input instanceof Uint8Array ? input : undefined, limitInputPixels, err);
     throw imageError(`image cannot be decoded: ${(err as Error).message}`, err);
   }
 }

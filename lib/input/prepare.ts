@@ -8,9 +8,9 @@
  */
 import type { NativeImage } from '../binding.js';
 import { invalid, makeError } from '../errors.js';
-import { nativeImage, validateResolution } from '../options.js';
+import { LIMITS, nativeImage, validateResolution } from '../options.js';
 import type { ChatMessage, GenerateRequest, ImagePart, ModelInfo, SamplingOptions } from '../types.js';
-import { flattenMessages } from './chat.js';
+import { checkedMessages, flattenMessages } from './chat.js';
 import { decodeImage } from './images.js';
 import { expandVideos } from './video.js';
 
@@ -39,7 +39,7 @@ export async function prepareRequest(request: GenerateRequest, model: PromptMode
     let prompt: string;
     let parts: ImagePart[];
     if ('messages' in request) {
-      const expanded = await expandVideos(request.messages, { untiledFrames: model.info.vision?.resolutionControl ?? false });
+      const expanded = await expandVideos(checkedMessages(request.messages), { untiledFrames: model.info.vision?.resolutionControl ?? false });
       cleanup = expanded.cleanup;
       ({ prompt, images: parts } = renderMessages(expanded.messages, model));
     } else if (typeof request.prompt === 'string') {
@@ -52,6 +52,7 @@ export async function prepareRequest(request: GenerateRequest, model: PromptMode
       throw invalid('request needs `messages` or `prompt`');
     }
     if (prompt.length === 0) throw invalid('the prompt is empty');
+    if (parts.length > LIMITS.images) throw invalid(`a request may hold at most ${LIMITS.images} images (video frames included), got ${parts.length}`);
     if (parts.length > 0 && !model.info.hasVision) {
       throw makeError('ERR_NO_VISION', 'this model was loaded without a projector (mmproj): it cannot see images');
     }

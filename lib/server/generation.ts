@@ -126,7 +126,7 @@ export async function runGeneration(ctx: ServerContext, request: FastifyRequest,
       ...mapped.sampling,
       signal,
       ...(mapped.logprobs ? { tokens: true, logprobs: true } : {}),
-      image: { maxPixels: ctx.options.maxImagePixels },
+      image: { maxPixels: ctx.options.maxImagePixels, remote: false, allowFiles: false }, // bytes only: fetched above under the server's own policy
     };
     stream = model.stream(generate);
     // tokens count once per generation, aborted ones included, however the response ends

@@ -5,8 +5,10 @@ import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../dist/errors.js';
 import {
-  addSpecialOf, DEFAULTS, grammarSource, nativeGenerateParams, nativeImage, nativeOptions, validateLoadOptions, validateResolution, validateSampling,
+  addSpecialOf, checkedImageOptions, checkedLoadOptions, checkedRequest, DEFAULTS, grammarSource, KNOWN_KEYS, LIMITS, nativeGenerateParams, nativeImage,
+  nativeOptions, validateLoadOptions, validateResolution, validateSampling,
 } from '../../dist/options.js';
+import { nearestKey } from '../../dist/keys.js';
 
 const MiB = 1024 * 1024;
 
@@ -115,6 +117,12 @@ describe('load options -> native', () => {
       const { engine } = at({ kvCacheType: type, flashAttention: true });
       assert.deepEqual([engine.typeK, engine.typeV], [id, id], type);
     }
+    // a quantized V cache needs flash attention: 'auto' turns it on rather than leave llama.cpp to fail
+    for (const kvCacheType of ['q8_0', 'q4_0']) {
+      assert.equal(at({ kvCacheType }).engine.flashAttn, 1, kvCacheType);
+      assert.equal(at({ kvCacheType, flashAttention: 'auto' }).load.flashAttn, 1, kvCacheType);
+    }
+    assert.equal(at({ kvCacheType: 'f16' }).engine.flashAttn, -1);
     assert.equal(at({ imageCache: false }).load.imageCacheBytes, 0);
     assert.equal(at({ imageCache: {} }).load.imageCacheBytes, 32 * MiB);
     assert.equal(at({ imageCache: { maxBytes: 0 } }).load.imageCacheBytes, 0);
@@ -134,7 +142,7 @@ describe('load option checks', () => {
   });
 
   test('integer ranges', () => {
-    const ranges = { contextSize: [16, 1 << 24], parallel: [1, 256], batchSize: [1, 1 << 20], ubatchSize: [1, 1 << 20], threads: [1, 1024], imageMinTokens: [1, 1 << 20], imageMaxTokens: [1, 1 << 20] };
+    const ranges = { contextSize: [16, 1 << 24], parallel: [1, 256], batchSize: [1, 1 << 20], ubatchSize: [1, 1 << 20], threads: [1, Math.min(256, 4 * availableParallelism())], imageMinTokens: [1, 1 << 20], imageMaxTokens: [1, 1 << 20] };
     for (const [k, [lo, hi]] of Object.entries(ranges)) {
       ok({ [k]: lo });
       ok({ [k]: hi });
@@ -299,5 +307,106 @@ describe('generate request -> native', () => {
     assert.throws(() => validateResolution('image 2', { longestEdge: 51.2 }), invalid(/^image 2: longestEdge must be a positive integer number of pixels$/));
     assert.throws(() => validateResolution('image 3', { longestEdge: 0 }), invalid(/^image 3: longestEdge must be a positive integer number of pixels$/));
     assert.throws(() => validateResolution('image 3', { tiling: 'no' }), invalid(/^image 3: tiling must be a boolean$/));
+  });
+});
+
+describe('limits', () => {
+  test('threads: four per available core, at most 256', () => {
+    const cap = Math.min(256, 4 * availableParallelism());
+    assert.equal(LIMITS.threads, cap);
+    validateLoadOptions({ model: 'm', threads: cap }, 'loadModel');
+    assert.throws(() => validateLoadOptions({ model: 'm', threads: cap + 1 }, 'loadModel'), invalid(new RegExp(`^threads must be an integer in \\[1, ${cap}\\]$`)));
+    assert.throws(() => validateLoadOptions({ model: 'm', threads: 1024 }, 'loadModel'), invalid(/^threads/));
+  });
+
+  test('stop strings: count and length', () => {
+    const ok = (stop) => validateSampling({ prompt: 'x', stop });
+    ok(Array.from({ length: 64 }, (_, i) => `s${i}`));
+    ok(['x'.repeat(1024)]);
+    assert.throws(() => ok(Array.from({ length: 65 }, (_, i) => `s${i}`)), invalid(/^stop: at most 64 strings, got 65$/));
+    assert.throws(() => ok(['x'.repeat(1025)]), invalid(/^stop: each string at most 1024 characters$/));
+  });
+
+  test('image cache bytes', () => {
+    checkedLoadOptions({ model: 'm', imageCache: { maxBytes: 2 ** 40 } }, 'loadModel');
+    assert.throws(() => checkedLoadOptions({ model: 'm', imageCache: { maxBytes: 2 ** 40 + 1 } }, 'loadModel'), invalid(/^imageCache\.maxBytes must be an integer in \[0, 1099511627776\]$/));
+    for (const imageCache of [null, 5, 'big', true]) {
+      assert.throws(() => checkedLoadOptions({ model: 'm', imageCache }, 'loadModel'), invalid(/^imageCache must be false or \{ maxBytes \}$/), String(imageCache));
+    }
+  });
+
+  test('image options: pixel limit, download size, timeout, switches', () => {
+    for (const maxPixels of [-1, 0, NaN, 1.5, Infinity, 2 ** 32, '100']) {
+      assert.throws(() => checkedImageOptions({ maxPixels }, 'image'), invalid(/^image\.maxPixels must be an integer in \[1, 4294967295\]$/), String(maxPixels));
+    }
+    for (const timeoutMs of [-1, 0, NaN]) assert.throws(() => checkedImageOptions({ timeoutMs }, 'image'), invalid(/^image\.timeoutMs must be an integer/));
+    assert.throws(() => checkedImageOptions({ maxDownloadBytes: 0 }, 'image'), invalid(/^image\.maxDownloadBytes/));
+    for (const remote of [true, 'public ', 'private', null]) assert.throws(() => checkedImageOptions({ remote }, 'image'), invalid(/^image\.remote must be 'public', 'any' or false$/));
+    assert.throws(() => checkedImageOptions({ allowFiles: 'no' }, 'image'), invalid(/^image\.allowFiles must be a boolean$/));
+    assert.throws(() => checkedImageOptions({ background: { r: 300, g: 0, b: 0 } }, 'image'), invalid(/^image\.background\.r/));
+    assert.throws(() => checkedImageOptions({ background: null }, 'image'), invalid(/^image\.background must be/));
+    assert.throws(() => checkedImageOptions({ signal: {} }, 'image'), invalid(/^image\.signal must be an AbortSignal$/));
+    assert.deepEqual(checkedImageOptions({ maxPixels: 10, remote: 'any', allowFiles: false, background: '#000' }, 'image'), { maxPixels: 10, remote: 'any', allowFiles: false, background: '#000' });
+  });
+
+  test('the default pixel limit is 8192 x 8192; remote URLs public only; files allowed', () => {
+    assert.equal(DEFAULTS.image.maxPixels, 8192 * 8192);
+    assert.equal(DEFAULTS.image.remote, 'public');
+    assert.equal(DEFAULTS.image.allowFiles, true);
+  });
+});
+
+describe('unknown keys and unreadable options', () => {
+  test('the nearest known key, within a small edit distance', () => {
+    assert.equal(nearestKey('lroa', ['lora', 'model']), 'lora');
+    assert.equal(nearestKey('contextSzie', KNOWN_KEYS.load), 'contextSize');
+    assert.equal(nearestKey('jsonShema', ['jsonSchema', 'stop']), 'jsonSchema');
+    assert.equal(nearestKey('maxtokens', KNOWN_KEYS.request), 'maxTokens');
+    assert.equal(nearestKey('temprature', KNOWN_KEYS.request), 'temperature');
+    assert.equal(nearestKey('zzzzzz', KNOWN_KEYS.request), undefined);
+    assert.equal(nearestKey('x', ['y']), undefined, 'one letter is not a typo of another');
+  });
+
+  test('loadModel and estimateMemory options', () => {
+    assert.throws(() => checkedLoadOptions({ model: 'm', contextSzie: 10 }, 'loadModel'), invalid(/^loadModel options: unknown option 'contextSzie' \(did you mean 'contextSize'\?\)$/));
+    assert.throws(() => checkedLoadOptions({ model: 'm', flashAtention: true }, 'estimateMemory'), invalid(/^estimateMemory options: unknown option 'flashAtention' \(did you mean 'flashAttention'\?\)$/));
+    assert.throws(() => checkedLoadOptions({ model: 'm', frobnicate: 1 }, 'loadModel'), invalid(/^loadModel options: unknown option 'frobnicate'$/));
+    assert.throws(() => checkedLoadOptions({ model: 'm', hub: { ofline: true } }, 'loadModel'), invalid(/^hub: unknown option 'ofline' \(did you mean 'offline'\?\)$/));
+    assert.throws(() => checkedLoadOptions({ model: 'm', imageCache: { maxByte: 1 } }, 'loadModel'), invalid(/^imageCache: unknown option 'maxByte' \(did you mean 'maxBytes'\?\)$/));
+    assert.throws(() => checkedLoadOptions({ model: 'm', gpu: { layer: 1 } }, 'loadModel'), invalid(/^gpu: unknown option 'layer' \(did you mean 'layers'\?\)$/));
+    const every = Object.fromEntries(KNOWN_KEYS.load.map((k) => [k, undefined]));
+    checkedLoadOptions({ ...every, model: 'm' }, 'loadModel');
+  });
+
+  test('requests and image options', () => {
+    assert.throws(() => checkedRequest({ prompt: 'x', jsonShema: {} }, 'generate'), invalid(/^generate request: unknown option 'jsonShema' \(did you mean 'jsonSchema'\?\)$/));
+    assert.throws(() => checkedRequest({ prompt: 'x', maxToken: 3 }, 'stream'), invalid(/^stream request: unknown option 'maxToken' \(did you mean 'maxTokens'\?\)$/));
+    assert.throws(() => checkedRequest({ prompt: 'x', image: { maxPixel: 3 } }, 'countTokens'), invalid(/^image: unknown option 'maxPixel' \(did you mean 'maxPixels'\?\)$/));
+    assert.throws(() => checkedRequest({ prompt: 'x', image: { allowRemote: false } }, 'generate'), invalid(/^image: unknown option 'allowRemote'/));
+  });
+
+  test('a getter that throws is a caller mistake, not an internal error', () => {
+    const trap = (key) => Object.defineProperty({ model: 'm' }, key, { enumerable: true, get() { throw new Error('boom'); } });
+    assert.throws(() => checkedLoadOptions(trap('threads'), 'loadModel'), invalid(/^loadModel options\.threads cannot be read: boom$/));
+    const req = Object.defineProperty({ prompt: 'x' }, 'maxTokens', { enumerable: true, get() { throw new TypeError('no'); } });
+    assert.throws(() => checkedRequest(req, 'generate'), invalid(/^generate request\.maxTokens cannot be read: no$/));
+    const proxy = new Proxy({}, { ownKeys() { throw new Error('nope'); } });
+    assert.throws(() => checkedRequest(proxy, 'generate'), invalid(/^generate request cannot be read: nope$/));
+  });
+
+  test('signal must be an AbortSignal', () => {
+    for (const signal of [{}, { aborted: false }, 'x', null]) {
+      assert.throws(() => checkedRequest({ prompt: 'x', signal }, 'generate'), invalid(/^signal must be an AbortSignal$/));
+      assert.throws(() => checkedLoadOptions({ model: 'm', signal }, 'loadModel'), invalid(/^signal must be an AbortSignal$/));
+    }
+    checkedRequest({ prompt: 'x', signal: new AbortController().signal }, 'generate');
+  });
+
+  test('the checked copy is a plain object; the input is not changed', () => {
+    const input = { prompt: 'x', maxTokens: 3, image: { maxPixels: 5 } };
+    const out = checkedRequest(input, 'generate');
+    assert.deepEqual(out, input);
+    assert.notEqual(out, input);
+    assert.notEqual(out.image, input.image);
   });
 });

@@ -2,6 +2,7 @@
 // video expansion, marker counts, the errors users see, images decoded with their resolution. No addon.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { crc32 } from 'node:zlib';
 import { ImageError, InvalidArgumentError } from '../../dist/errors.js';
 import { prepareRequest, renderMessages } from '../../dist/input/prepare.js';
 
@@ -126,5 +127,65 @@ describe('the errors users see', () => {
   test('undecodable images', async () => {
     const r = { messages: [{ role: 'user', content: [{ type: 'image', image: Buffer.from('not an image') }] }] };
     await assert.rejects(prepareRequest(r, fakeModel()), (err) => err instanceof ImageError && err.code === 'ERR_IMAGE_INVALID');
+  });
+});
+
+describe('caller mistakes in parts and images: typed, never internal', () => {
+  const imageError = (pattern) => (err) => err instanceof ImageError && err.code === 'ERR_IMAGE_INVALID' && pattern.test(err.message);
+  const chat = (...content) => ({ messages: [{ role: 'user', content }] });
+
+  test('unknown keys on image, video and text parts name the nearest known one', async () => {
+    await assert.rejects(prepareRequest(chat({ type: 'image', image: raw(1, 1), longestEgde: 512 }), fakeModel()), invalid(/^messages\[0\]\.content\[0\]: unknown option 'longestEgde' \(did you mean 'longestEdge'\?\)$/));
+    await assert.rejects(prepareRequest(chat({ type: 'video', video: [raw(1, 1)], maxFrame: 2 }), fakeModel()), invalid(/^messages\[0\]\.content\[0\]: unknown option 'maxFrame' \(did you mean 'maxFrames'\?\)$/));
+    await assert.rejects(prepareRequest(chat({ type: 'text', txt: 'hi' }), fakeModel()), invalid(/^messages\[0\]\.content\[0\]: unknown option 'txt' \(did you mean 'text'\?\)$/));
+    // messages themselves may carry keys of their own (OpenAI's `name`)
+    await prepareRequest({ messages: [{ role: 'user', content: 'hi', name: 'ann' }] }, fakeModel());
+  });
+
+  test('getters that throw in messages and parts', async () => {
+    const part = Object.defineProperty({ type: 'image' }, 'image', { enumerable: true, get() { throw new Error('boom'); } });
+    await assert.rejects(prepareRequest(chat(part), fakeModel()), invalid(/^messages\[0\]\.content\[0\]\.image cannot be read: boom$/));
+    const msg = Object.defineProperty({ role: 'user' }, 'content', { enumerable: true, get() { throw new Error('no'); } });
+    await assert.rejects(prepareRequest({ messages: [msg] }, fakeModel()), invalid(/^messages\[0\]\.content cannot be read: no$/));
+  });
+
+  test('raw images with data that is not bytes', async () => {
+    for (const data of [null, undefined, 'abc', [1, 2, 3]]) {
+      await assert.rejects(prepareRequest(chat({ type: 'image', image: { data, width: 1, height: 1, channels: 3 } }), fakeModel()), imageError(/^raw image data must be a Uint8Array or Buffer/));
+    }
+  });
+
+  test('a DataView is taken as encoded bytes', async () => {
+    const { images: want } = await prepareRequest(chat({ type: 'image', image: raw(2, 2) }), fakeModel());
+    const sharp = (await import('sharp')).default;
+    const png = await sharp(Buffer.from(raw(2, 2).data), { raw: { width: 2, height: 2, channels: 3 } }).png().toBuffer();
+    const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    const { images } = await prepareRequest(chat({ type: 'image', image: view }), fakeModel());
+    assert.equal(images[0].id, want[0].id);
+  });
+
+  test('file: URLs on another host', async () => {
+    await assert.rejects(prepareRequest(chat({ type: 'image', image: 'file://host/path/a.png' }), fakeModel()), imageError(/local file only/));
+  });
+
+  test('at most 256 images per request', async () => {
+    const many = Array.from({ length: 257 }, () => ({ type: 'image', image: raw(1, 1) }));
+    await assert.rejects(prepareRequest(chat(...many), fakeModel()), invalid(/^a request may hold at most 256 images \(video frames included\), got 257$/));
+    await assert.rejects(prepareRequest({ prompt: M.repeat(257), images: many.map((p) => p.image) }, fakeModel()), invalid(/at most 256 images/));
+  });
+
+  test('an image over the pixel limit is refused from its header, naming the limit', async () => {
+    // a PNG header that claims 16000 x 16000 pixels (the default limit is 8192 x 8192)
+    const sharp = (await import('sharp')).default;
+    const png = await sharp(Buffer.from(raw(1, 1).data), { raw: { width: 1, height: 1, channels: 3 } }).png().toBuffer();
+    const big = Buffer.from(png);
+    big.writeUInt32BE(16000, 16);
+    big.writeUInt32BE(16000, 20);
+    big.writeUInt32BE(crc32(big.subarray(12, 29)), 29); // the IHDR chunk's checksum
+    await assert.rejects(prepareRequest(chat({ type: 'image', image: big }), fakeModel()), imageError(/^image is 16000x16000 = 256000000 pixels, over the limit of 67108864 pixels \(image\.maxPixels\)$/));
+    const r = { ...chat({ type: 'image', image: png }), image: { maxPixels: 1 } };
+    await prepareRequest(r, fakeModel());
+    const two = { ...chat({ type: 'image', image: raw(2, 1) }), image: { maxPixels: 1 } };
+    await assert.rejects(prepareRequest(two, fakeModel()), imageError(/over the limit of 1 pixels/));
   });
 });
