@@ -2,10 +2,9 @@
  * The only file that loads the native addon, and the types of its boundary. Everything here is
  * internal: the public API lives in model.ts.
  */
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeLoadError } from './errors.js';
+import { loadAddon, type AddonOrigin } from './loader.js';
 
 export interface NativeLoadOptions {
   model: string;
@@ -156,6 +155,10 @@ export interface BackendInfo {
   loaded: string[];
   devices: { name: string; description: string; type: 'cpu' | 'gpu' | 'igpu' | 'accel'; memoryFree: number; memoryTotal: number }[];
   system: string;
+  /** Where the addon was loaded from, and the GPU add-on packages found (lib/loader.ts). */
+  addon: AddonOrigin;
+  /** A GPU this machine has that no loaded backend uses, with the command that installs its package. */
+  gpuHints: string[];
 }
 
 export interface NativeDeviceMemory {
@@ -205,36 +208,10 @@ function onLoaded(a: NativeAddon): NativeAddon {
 }
 
 /**
- * Loads the addon once: `SMOLVLM_BINARY` (a .node path) if set, else node-gyp-build's search
- * (build/Release, then prebuilds/<platform>-<arch>). On failure, says what was tried and how to fix.
+ * Loads the addon once, through lib/loader.ts (SMOLVLM_BINARY, a local build, the platform
+ * package, plus a GPU add-on package); on failure a NativeLoadError says what was tried and how to fix it.
  */
 export function native(): NativeAddon {
-  if (addon) return addon;
-  const require = createRequire(import.meta.url);
-  const attempts: string[] = [];
-  const explicit = process.env.SMOLVLM_BINARY;
-  if (explicit) {
-    try {
-      addon = onLoaded(require(explicit) as NativeAddon);
-      return addon;
-    } catch (err) {
-      attempts.push(`SMOLVLM_BINARY=${explicit}: ${(err as Error).message}`);
-    }
-  } else {
-    try {
-      const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-      addon = onLoaded(nodeGypBuild(packageRoot) as NativeAddon);
-      return addon;
-    } catch (err) {
-      attempts.push(`node-gyp-build(${packageRoot}): ${(err as Error).message}`);
-    }
-  }
-  throw new NativeLoadError(
-    'ERR_NATIVE_LOAD',
-    `smolvlm-node: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
-      attempts.map((a) => `  - ${a}`).join('\n') +
-      '\nFixes: run `npm rebuild smolvlm-node` (builds from source: needs cmake and a C++17 compiler; ' +
-      'npm 11 runs a dependency\'s build script only once approved: `npm install-scripts approve smolvlm-node`), ' +
-      'or `npm run build:native` in a checkout, or set SMOLVLM_BINARY to a built smolvlm.node.',
-  );
+  addon ??= onLoaded(loadAddon<NativeAddon>(packageRoot));
+  return addon;
 }

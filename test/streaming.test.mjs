@@ -1,11 +1,10 @@
 // Streaming: deltas add up to the final text, characters are never split, text arrives early.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
+import { native } from '../dist/binding.js';
 import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
 
-const require = createRequire(import.meta.url);
-const addon = require('node-gyp-build')(new URL('..', import.meta.url).pathname);
+const addon = native();
 
 let vlm, images;
 before(async () => {
