@@ -1,4 +1,4 @@
-// Issue 9 end to end: the linux-x64 platform package and the main package, published to a real
+// Issue 9 end to end: this platform's package (linux-x64 here) and the main package, published to a real
 // local registry (verdaccio), installed as a user would (npm 11 defaults, no approvals; pnpm 10)
 // in a fresh folder with an empty cache and no compiler on PATH, then `npx smolvlm describe`
 // must print what the library built from source prints. Then the loader's error path on a
@@ -9,12 +9,17 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { CPU_PLATFORMS, GPU_PLATFORMS, detectRuntime } from '../dist/loader.js';
 import { duBytes, readJson, startRegistry, toolbox, userEnv } from './fixtures/registry.mjs';
 import { ensureFixture, ensureTestImages, root, tempDir, THREADS } from './helpers.mjs';
 
 const version = readJson(join(root, 'package.json')).version;
-const key = 'linux-x64';
-const skip = process.platform !== 'linux' || process.arch !== 'x64' ? 'the install test builds and runs the linux-x64 package' : false;
+const rt = detectRuntime();
+const key = rt.key;
+const gpuKind = GPU_PLATFORMS[key]?.[0];
+const skip = process.platform === 'win32' ? 'the install test needs a POSIX shell for its compiler-free PATH'
+  : !CPU_PLATFORMS.includes(key) ? `no package is defined for ${key}` : false;
+const re = (s) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 let work, registry, bin, files, images, reference;
 
 function sh(cmd, args, opts) {
@@ -112,16 +117,18 @@ test('pnpm 10 add smolvlm-node: installs without approvals and describes the sam
   t.diagnostic(`pnpm add on loopback (pnpm itself fetched by npx first): ${(install.ms / 1000).toFixed(1)} s; node_modules ${mb(duBytes(join(app, 'node_modules')))}`);
 });
 
-test('a GPU package whose backend does not initialise leaves the CPU in charge, with a warning; a mismatched one is not attached', { skip }, () => {
+test('a GPU package whose backend does not initialise leaves the CPU in charge, with a warning; a mismatched one is not attached', { skip: skip || (!gpuKind && `no GPU package for ${key}`) }, () => {
   assert.ok(npmApp, 'the npm install test ran');
   const app = join(work, 'gpu');
   cpSync(npmApp, app, { recursive: true, verbatimSymlinks: true });
   const { env } = freshUser('gpu-user');
-  const gpuPkg = join(app, 'node_modules', '@smolvlm-node', `${key}-vulkan`);
+  const gpuName = `@smolvlm-node/${key}-${gpuKind}`;
+  const gpuPkg = join(app, 'node_modules', gpuName);
+  const module = `libggml-${gpuKind}.so`;
   mkdirSync(join(gpuPkg, 'lib'), { recursive: true });
-  const writePkg = (v) => writeFileSync(join(gpuPkg, 'package.json'), JSON.stringify({ name: `@smolvlm-node/${key}-vulkan`, version: v }));
+  const writePkg = (v) => writeFileSync(join(gpuPkg, 'package.json'), JSON.stringify({ name: gpuName, version: v }));
   writePkg(version);
-  writeFileSync(join(gpuPkg, 'lib', 'libggml-vulkan.so'), 'not a library: as when the driver cannot be loaded');
+  writeFileSync(join(gpuPkg, 'lib', module), 'not a library: as when the driver cannot be loaded');
   const probe = "import('smolvlm-node').then((m) => { const b = m.backendInfo(); console.log(JSON.stringify({ gpu: b.addon.gpuPackages, skipped: b.skipped, devices: b.devices.map((d) => d.type) })) })";
 
   const r = sh('node', ['-e', probe], { cwd: app, env });
@@ -129,10 +136,12 @@ test('a GPU package whose backend does not initialise leaves the CPU in charge, 
   const info = JSON.parse(r.stdout);
   assert.equal(info.gpu.length, 1);
   assert.equal(info.gpu[0].attached, true);
-  assert.match(info.gpu[0].problem, /libggml-vulkan\.so did not initialise/);
-  assert.ok(info.skipped.includes('libggml-vulkan.so: did not load'), r.stdout);
+  assert.match(info.gpu[0].problem, re(`${module} did not initialise`));
+  assert.ok(info.skipped.includes(`${module}: did not load`), r.stdout);
   assert.deepEqual(info.devices, ['cpu']);
-  assert.match(r.stderr, /SMOLVLM_GPU_FALLBACK.*linux-x64-vulkan: libggml-vulkan\.so did not initialise.*running on the CPU/);
+  assert.match(r.stderr, /\[SMOLVLM_GPU_FALLBACK\]/);
+  assert.match(r.stderr, re(`${gpuName}: ${module} did not initialise`));
+  assert.match(r.stderr, /running on the CPU/);
   const run = sh('npx', ['smolvlm', ...describeArgs()], { cwd: app, env });
   assert.equal(run.status, 0, run.out);
   assert.equal(run.stdout, reference.stdout, 'the CPU answers');
@@ -140,8 +149,8 @@ test('a GPU package whose backend does not initialise leaves the CPU in charge, 
   writePkg('0.0.1');
   const old = JSON.parse(sh('node', ['-e', probe], { cwd: app, env }).stdout);
   assert.equal(old.gpu[0].attached, false);
-  assert.match(old.gpu[0].problem, new RegExp(`version 0\\.0\\.1, but smolvlm-node is ${version.replaceAll('.', '\\.')}: npm install @smolvlm-node/${key}-vulkan@`));
-  assert.ok(!old.skipped.some((s) => s.includes('vulkan')), 'not handed to the addon');
+  assert.match(old.gpu[0].problem, re(`version 0.0.1, but smolvlm-node is ${version}: npm install ${gpuName}@${version}`));
+  assert.ok(!old.skipped.some((s) => s.includes(gpuKind)), 'not handed to the addon');
 });
 
 test('a broken install gives ERR_NATIVE_LOAD with what was detected, tried and the fixes, not a crash', { skip }, () => {
@@ -150,21 +159,25 @@ test('a broken install gives ERR_NATIVE_LOAD with what was detected, tried and t
   cpSync(npmApp, app, { recursive: true, verbatimSymlinks: true });
   const { env } = freshUser('broken-user');
   const lib = join(app, 'node_modules', '@smolvlm-node', key, 'lib');
-  rmSync(join(lib, 'libllama.so'));
+  const libllama = readdirSync(lib).find((f) => /^libllama\.(so|dylib)$/.test(f));
+  rmSync(join(lib, libllama));
   const r = sh('npx', ['smolvlm', ...describeArgs()], { cwd: app, env });
   assert.equal(r.signal, null, 'no crash');
   assert.equal(r.status, 1, r.out);
+  const libc = rt.libc ? `, ${rt.libc}${rt.libcVersion ? ` ${rt.libcVersion}` : ''}` : '';
   for (const want of [
-    /ERR_NATIVE_LOAD/, /Detected: linux x64, glibc \d+\.\d+, Node v\d+\.\d+\.\d+ \(ABI \d+, N-API \d+\)/,
-    new RegExp(`Looked for the package @smolvlm-node/${key}@${version.replaceAll('.', '\\.')}`),
-    /local build .*: not built/, /libllama\.so: cannot open shared object file.*a library it links is missing/,
-    /npm install --include=optional smolvlm-node/, /npm install --os=linux --cpu=x64 --libc=glibc smolvlm-node/, /npx smolvlm build/,
+    /ERR_NATIVE_LOAD/, re(`Detected: ${rt.platform} ${rt.arch}${libc}, Node ${process.version} (ABI ${rt.abi}, N-API ${rt.napi})`),
+    re(`Looked for the package @smolvlm-node/${key}@${version}`),
+    /local build .*: not built/, re(libllama), /a library it links is missing/,
+    /npm install --include=optional smolvlm-node/, re(`npm install --os=${rt.platform} --cpu=${rt.arch}${rt.libc ? ` --libc=${rt.libc}` : ''} smolvlm-node`),
+    /npx smolvlm build/,
   ]) assert.match(r.stderr, want);
 
-  // a package for the other libc in its place (as when node_modules is copied from a glibc host to Alpine)
-  renameSync(join(app, 'node_modules', '@smolvlm-node', key), join(app, 'node_modules', '@smolvlm-node', 'linuxmusl-x64'));
+  // another platform's package in its place (the other libc: node_modules copied from a glibc host to Alpine)
+  const other = CPU_PLATFORMS.find((k) => k !== key && k.endsWith(rt.arch));
+  renameSync(join(app, 'node_modules', '@smolvlm-node', key), join(app, 'node_modules', '@smolvlm-node', other));
   const wrong = sh('npx', ['smolvlm', ...describeArgs()], { cwd: app, env });
   assert.equal(wrong.status, 1, wrong.out);
-  assert.match(wrong.stderr, new RegExp(`@smolvlm-node/${key}@${version.replaceAll('.', '\\.')}: not installed`));
-  assert.match(wrong.stderr, /installed, but for another platform: @smolvlm-node\/linuxmusl-x64/);
+  assert.match(wrong.stderr, re(`@smolvlm-node/${key}@${version}: not installed`));
+  assert.match(wrong.stderr, re(`installed, but for another platform: @smolvlm-node/${other}`));
 });
