@@ -14,7 +14,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { familySync, versionSync } from 'detect-libc';
 import { NativeLoadError } from './errors.js';
 
@@ -118,7 +118,7 @@ function packageDir(require: NodeJS.Require, name: string): string | undefined {
 
 function candidates(require: NodeJS.Require, root: string, version: string, rt: Runtime): Candidate[] {
   const explicit = process.env.SMOLVLM_BINARY;
-  if (explicit) return [{ source: 'SMOLVLM_BINARY', label: `SMOLVLM_BINARY=${explicit}`, path: explicit }];
+  if (explicit) return [{ source: 'SMOLVLM_BINARY', label: `SMOLVLM_BINARY=${explicit}`, path: resolve(explicit) }];
   const local = join(root, 'build', 'Release', ADDON);
   const out: Candidate[] = [
     existsSync(local)

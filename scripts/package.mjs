@@ -5,12 +5,14 @@
 //   node scripts/package.mjs --out DIR [--from BUILD] [--cross linux-arm64] [--gpu vulkan|cuda] [--no-main]
 // --from BUILD: take the binaries from an existing build output (a folder holding smolvlm.node,
 //   e.g. build/Release) instead of building; a reference build's extra tools are left out.
-// --cross linux-arm64: cross-build the arm64 package with g++-aarch64-linux-gnu (every ARM variant).
+// --cross linux-arm64: cross-build the arm64 package with g++-aarch64-linux-gnu (every ARM variant;
+//   with GCC < 14, which cannot build the armv9.2 SME variants, clang >= 16 on that GCC's sysroot).
 // Without --from it builds the portable all-variants addon (no reference tools) into
 // build/pkg-<key>[-gpu]/ (ccache makes a rebuild after the main build quick).
 // Writes DIR/*.tgz and DIR/packages.json (name, file, sizes, glibc baseline of each package).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { devNull } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -72,11 +74,14 @@ if (values.from) {
   if (values.cross) {
     mkdirSync(work, { recursive: true });
     const toolchain = join(work, 'toolchain.cmake');
+    const cc = crossCompilers(triple);
+    console.error(`package: cross-compiling for ${values.cross} with ${cc.cxx}${cc.note ? ` (${cc.note})` : ''}`);
     writeFileSync(toolchain, [
       'set(CMAKE_SYSTEM_NAME Linux)',
       `set(CMAKE_SYSTEM_PROCESSOR ${CROSS[values.cross].processor})`,
-      `set(CMAKE_C_COMPILER ${triple}-gcc)`,
-      `set(CMAKE_CXX_COMPILER ${triple}-g++)`,
+      `set(CMAKE_C_COMPILER ${cc.cc})`,
+      `set(CMAKE_CXX_COMPILER ${cc.cxx})`,
+      ...(cc.target ? [`set(CMAKE_C_COMPILER_TARGET ${cc.target})`, `set(CMAKE_CXX_COMPILER_TARGET ${cc.target})`] : []),
       `set(CMAKE_FIND_ROOT_PATH /usr/${triple})`,
       'set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)',
       'set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)',
@@ -162,6 +167,23 @@ writeFileSync(reportFile, `${JSON.stringify([...previous.filter((p) => !report.s
 for (const r of report) {
   console.log(`${r.name}@${version}: ${r.file}, tarball ${mb(r.tarball)}, installed ${mb(r.installed)}` +
     `${r.glibc ? `, needs GLIBC_${r.glibc}${r.glibcxx ? ` GLIBCXX_${r.glibcxx}` : ''}${r.cxxabi ? ` CXXABI_${r.cxxabi}` : ''}` : ''}`);
+}
+
+/**
+ * The cross compilers: g++-<triple> when it can build every ARM variant ggml has (the armv9.2 SME
+ * ones need GCC >= 14), else clang (>= 16) targeting <triple> with that GCC's sysroot and binutils.
+ */
+function crossCompilers(triple) {
+  const probe = (cxx, extra) =>
+    spawnSync(cxx, [...extra, '-march=armv9.2-a+sme', '-x', 'c++', '-c', '-', '-o', devNull], { input: 'int main() { return 0; }\n' }).status === 0;
+  if (probe(`${triple}-g++`, [])) return { cc: `${triple}-gcc`, cxx: `${triple}-g++` };
+  if (spawnSync(`${triple}-g++`, ['--version']).status !== 0) fail(`${triple}-g++ not found (apt-get install g++-${triple})`);
+  for (const v of ['', '-20', '-19', '-18', '-17', '-16']) {
+    if (probe(`clang++${v}`, [`--target=${triple}`])) {
+      return { cc: `clang${v}`, cxx: `clang++${v}`, target: triple, note: `${triple}-g++ cannot build ggml's armv9.2 (SME) variants: clang with its sysroot` };
+    }
+  }
+  fail(`${triple}-g++ cannot build ggml's armv9.2 (SME) CPU variants (GCC >= 14 can), and no clang >= 16 was found (apt-get install clang-16)`);
 }
 
 function mb(n) {
