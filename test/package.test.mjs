@@ -6,7 +6,7 @@
 // build/Release) through scripts/package.mjs --from; SMOLVLM_PACKAGES_DIR reuses tarballs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CPU_PLATFORMS, GPU_PLATFORMS, detectRuntime } from '../dist/loader.js';
@@ -20,7 +20,7 @@ const gpuKind = GPU_PLATFORMS[key]?.[0];
 const skip = process.platform === 'win32' ? 'the install test needs a POSIX shell for its compiler-free PATH'
   : !CPU_PLATFORMS.includes(key) ? `no package is defined for ${key}` : false;
 const re = (s) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-let work, registry, bin, files, images, reference;
+let work, registry, bin, files, images, reference, tarballPaths;
 
 function sh(cmd, args, opts) {
   const start = Date.now();
@@ -47,6 +47,7 @@ before(async () => {
   const platformTgz = tgz.find((f) => f.startsWith(`smolvlm-node-${key}-`));
   const mainTgz = tgz.find((f) => f === `smolvlm-node-${version}.tgz`);
   assert.ok(platformTgz && mainTgz, `tarballs in ${tarballs}: ${tgz.join(', ')}`);
+  tarballPaths = { platform: join(tarballs, platformTgz), main: join(tarballs, mainTgz) };
   registry.publish(join(tarballs, platformTgz));
   registry.publish(join(tarballs, mainTgz));
   bin = toolbox(join(work, 'bin'));
@@ -71,6 +72,28 @@ function freshUser(name) {
   mkdirSync(join(dir, 'app'), { recursive: true });
   return { app: join(dir, 'app'), env: userEnv(join(dir, 'home'), bin, registry.url) };
 }
+
+test('the tarballs: main package JS only with exact optional platform packages and no install script; the platform package only binaries', { skip }, () => {
+  const list = (tgz) => sh('tar', ['-tzf', tgz]).stdout.trim().split('\n');
+  const manifest = (tgz) => JSON.parse(sh('tar', ['-xOzf', tgz, 'package/package.json']).stdout);
+  const main = manifest(tarballPaths.main);
+  assert.deepEqual(main.optionalDependencies, Object.fromEntries(CPU_PLATFORMS.map((k) => [`@smolvlm-node/${k}`, version])));
+  for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(main.scripts?.[s], undefined, `no ${s} script`);
+  const mainFiles = list(tarballPaths.main);
+  assert.ok(!mainFiles.some((f) => f.startsWith('package/deps/llama.cpp/') || f === 'package/binding.gyp' || /\.(node|so|dll|dylib)$/.test(f)), 'no llama.cpp source, no binding.gyp, no binaries');
+  assert.ok(mainFiles.includes('package/CMakeLists.txt') && mainFiles.includes('package/deps/provision.mjs'), 'what `smolvlm build` needs');
+  assert.ok(statSync(tarballPaths.main).size <= 1e6, 'main tarball <= 1 MB');
+  const platform = manifest(tarballPaths.platform);
+  assert.equal(platform.name, `@smolvlm-node/${key}`);
+  assert.equal(platform.version, version);
+  assert.deepEqual(platform.os, [rt.platform]);
+  assert.deepEqual(platform.cpu, [rt.arch]);
+  if (rt.libc) assert.deepEqual(platform.libc, [rt.libc]);
+  assert.equal(platform.scripts, undefined);
+  const binaries = list(tarballPaths.platform).filter((f) => f.startsWith('package/lib/')).map((f) => f.slice('package/lib/'.length));
+  assert.ok(binaries.includes('smolvlm.node'));
+  assert.ok(!binaries.some((f) => /llama-common|mtmd-cli|ggml-(cuda|vulkan)/.test(f)), `only the addon and what it loads: ${binaries.join(' ')}`);
+});
 
 test('the PATH of the install tests has no compiler or build tool', { skip }, () => {
   const { env } = freshUser('probe');
