@@ -201,6 +201,10 @@ export function loadAddon<T extends { backendInfo(): object }>(root: string): T 
     } catch (err) {
       attempts.push({ label: c.label, error: (err as Error).message.split('\n')[0] });
       continue;
+    } finally {
+      // read once by the addon as it initialised; child processes must not inherit our list
+      if (userModules === undefined) delete process.env.SMOLVLM_BACKEND_MODULES;
+      else process.env.SMOLVLM_BACKEND_MODULES = userModules;
     }
     const origin: AddonOrigin = { source: c.source, path: c.path, package: c.package, version: c.version, gpuPackages: gpu };
     warnFallbacks(origin, raw.backendInfo() as RawBackendInfo);

@@ -113,8 +113,9 @@ export async function cli(argv) {
     return 0;
   }
   const gpu = GPUS.filter((g) => values[g]);
-  const compiler = process.platform === 'win32' ? ['cl'] : ['c++', 'g++', 'clang++'];
-  const missing = [['cmake'], compiler, ['git']].filter((alts) => !alts.some(onPath)).map((alts) => alts.join(' or '));
+  // (Windows: cmake finds Visual Studio itself, cl.exe need not be on PATH)
+  const needs = [['cmake'], ['git'], ...(process.platform === 'win32' ? [] : [['c++', 'g++', 'clang++']])];
+  const missing = needs.filter((alts) => !alts.some(onPath)).map((alts) => alts.join(' or '));
   if (missing.length) {
     process.stderr.write(`smolvlm build: ${missing.join(', ')} not found on PATH; the source build needs cmake, a C++17 compiler and git.\n`);
     return 1;

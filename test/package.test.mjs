@@ -176,6 +176,28 @@ test('a GPU package whose backend does not initialise leaves the CPU in charge, 
   assert.ok(!old.skipped.some((s) => s.includes(gpuKind)), 'not handed to the addon');
 });
 
+test('npx smolvlm build in an installed copy: one CPU variant with visible progress, loaded first, the same answer', { skip }, (t) => {
+  assert.ok(npmApp, 'the npm install test ran');
+  const app = join(work, 'source-build');
+  cpSync(npmApp, app, { recursive: true, verbatimSymlinks: true });
+  const pkg = join(app, 'node_modules', 'smolvlm-node');
+  // this machine's tools and caches (ccache hashes paths relative to the package)
+  const env = { ...process.env, CCACHE_BASEDIR: pkg, CCACHE_NOHASHDIR: 'true', CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? '2' };
+  delete env.SMOLVLM_BINARY;
+  const build = sh('npx', ['smolvlm', 'build'], { cwd: app, env });
+  assert.equal(build.status, 0, build.out.slice(-4000));
+  assert.match(build.out, /\[\s*\d+(\/\d+|%)\] Building CXX object/, 'cmake progress on the terminal');
+  assert.match(build.stderr, /smolvlm build: .*smolvlm\.node built in \d+m \d+s/);
+  assert.ok(existsSync(join(pkg, 'deps', 'llama.cpp', 'CMakeLists.txt')), 'llama.cpp provisioned into the package');
+  const origin = sh('node', ['-e', "import('smolvlm-node').then((m) => { const b = m.backendInfo(); console.log(JSON.stringify([b.addon.source, b.cpuVariant])) })"], { cwd: app, env });
+  assert.equal(origin.status, 0, origin.out);
+  assert.deepEqual(JSON.parse(origin.stdout), ['local build', 'builtin'], 'the local build comes before the platform package');
+  const run = sh('npx', ['smolvlm', ...describeArgs()], { cwd: app, env });
+  assert.equal(run.status, 0, run.out);
+  assert.equal(run.stdout, reference.stdout);
+  t.diagnostic(`npx smolvlm build: ${(build.ms / 1000).toFixed(0)} s (ccache ${process.env.CCACHE_DISABLE ? 'off' : 'on'})`);
+});
+
 test('a broken install gives ERR_NATIVE_LOAD with what was detected, tried and the fixes, not a crash', { skip }, () => {
   assert.ok(npmApp, 'the npm install test ran');
   const app = join(work, 'broken');
