@@ -95,7 +95,7 @@ interface Candidate {
   missing?: string;
 }
 
-interface Attempt {
+export interface Attempt {
   label: string;
   error: string;
 }
@@ -172,7 +172,7 @@ function exportModules(gpu: GpuPackage[], userModules: string | undefined): void
   }
 }
 
-interface RawBackendInfo {
+export interface RawBackendInfo {
   loaded: string[];
   devices: { type: string }[];
 }
@@ -244,7 +244,7 @@ export function detectGpus(platform = process.platform): { nvidia?: string; vulk
   const out: { nvidia?: string; vulkan?: string } = {};
   const first = (paths: string[]) => paths.find((p) => existsSync(p));
   if (platform === 'linux') {
-    out.nvidia = first(['/proc/driver/nvidia/version', '/dev/nvidiactl', '/etc/nv_tegra_release']);
+    out.nvidia = first(['/proc/driver/nvidia/version', '/dev/nvidiactl', '/etc/nv_tegra_release', '/usr/bin/nvidia-smi']);
     const libdirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64', '/lib'];
     const loader = first(libdirs.map((d) => join(d, 'libvulkan.so.1')));
     let render: string | undefined;
@@ -260,11 +260,10 @@ export function detectGpus(platform = process.platform): { nvidia?: string; vulk
   return out;
 }
 
-/** Install commands for a GPU this machine has and no loaded backend uses. */
-function gpuHints(rt: Runtime, version: string, origin: AddonOrigin, info: RawBackendInfo): string[] {
+/** Install commands for a GPU this machine has (`found`) and no loaded backend uses. */
+export function gpuHints(rt: Runtime, version: string, origin: Pick<AddonOrigin, 'gpuPackages'>, info: RawBackendInfo, found = detectGpus()): string[] {
   if (info.devices.some((d) => d.type === 'gpu' || d.type === 'igpu')) return [];
   const offered = GPU_PLATFORMS[rt.key] ?? [];
-  const found = detectGpus();
   const installed = new Set(origin.gpuPackages.map((g) => g.package));
   const hints: string[] = [];
   const hint = (kind: GpuKind, what: string, evidence: string) => {
@@ -292,7 +291,8 @@ function diagnose(message: string, rt: Runtime): string | undefined {
   return undefined;
 }
 
-function loadErrorMessage(rt: Runtime, version: string, attempts: Attempt[], require: NodeJS.Require): string {
+/** The NativeLoadError text: detection, each attempt with why it failed, the fixes. */
+export function loadErrorMessage(rt: Runtime, version: string, attempts: Attempt[], require: NodeJS.Require): string {
   const libc = rt.libc ? `, ${rt.libc}${rt.libcVersion ? ` ${rt.libcVersion}` : ''}` : '';
   const wanted = `${SCOPE}/${rt.key}`;
   const supported = (CPU_PLATFORMS as readonly string[]).includes(rt.key);
