@@ -10,6 +10,7 @@
 // Without --from it builds the portable all-variants addon (no reference tools) into
 // build/pkg-<key>[-gpu]/ (ccache makes a rebuild after the main build quick).
 // Writes DIR/*.tgz and DIR/packages.json (name, file, sizes, glibc baseline of each package).
+// Environment: SMOLVLM_CMAKE_ARGS (extra cmake definitions), CMAKE_BUILD_PARALLEL_LEVEL.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { devNull } from 'node:os';
@@ -70,7 +71,8 @@ if (values.from) {
   const short = name.split('/')[1];
   const work = join(root, 'build', `pkg-${short}`);
   const cmakeDir = join(root, 'build', `cmake-${short}`);
-  const cmakeArgs = [];
+  // SMOLVLM_CMAKE_ARGS="-DFOO=bar ..." as for scripts/build.mjs (e.g. CMAKE_CUDA_ARCHITECTURES)
+  const cmakeArgs = (process.env.SMOLVLM_CMAKE_ARGS || '').split(/\s+/).filter(Boolean);
   if (values.cross) {
     mkdirSync(work, { recursive: true });
     const toolchain = join(work, 'toolchain.cmake');
