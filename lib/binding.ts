@@ -4,13 +4,12 @@
  * it. Per the boundary contract every field of an object JS passes is required (JS sends every
  * value, lib/options.ts maps them; native keeps no defaults), sentinels included.
  */
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeLoadError } from './errors.js';
 import type {
   BackendInfo, DeviceMemory, FinishReason, GenerationTimings, ImageCacheStats, LogLevel, ModelInfo, TokenUsage,
 } from './types.js';
+import { loadAddon } from './loader.js';
 
 export interface NativeLoadOptions {
   model: string;
@@ -172,36 +171,10 @@ function onLoaded(a: NativeAddon): NativeAddon {
 }
 
 /**
- * Loads the addon once: `SMOLVLM_BINARY` (a .node path) if set, else node-gyp-build's search
- * (build/Release, then prebuilds/<platform>-<arch>). On failure, says what was tried and how to fix.
+ * Loads the addon once, through lib/loader.ts (SMOLVLM_BINARY, a local build, the platform
+ * package, plus a GPU add-on package); on failure a NativeLoadError says what was tried and how to fix it.
  */
 export function native(): NativeAddon {
-  if (addon) return addon;
-  const require = createRequire(import.meta.url);
-  const attempts: string[] = [];
-  const explicit = process.env.SMOLVLM_BINARY;
-  if (explicit) {
-    try {
-      addon = onLoaded(require(explicit) as NativeAddon);
-      return addon;
-    } catch (err) {
-      attempts.push(`SMOLVLM_BINARY=${explicit}: ${(err as Error).message}`);
-    }
-  } else {
-    try {
-      const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-      addon = onLoaded(nodeGypBuild(packageRoot) as NativeAddon);
-      return addon;
-    } catch (err) {
-      attempts.push(`node-gyp-build(${packageRoot}): ${(err as Error).message}`);
-    }
-  }
-  throw new NativeLoadError(
-    'ERR_NATIVE_LOAD',
-    `smolvlm-node: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}).\n` +
-      attempts.map((a) => `  - ${a}`).join('\n') +
-      '\nFixes: run `npm rebuild smolvlm-node` (builds from source: needs cmake and a C++17 compiler; ' +
-      'npm 11 runs a dependency\'s build script only once approved: `npm install-scripts approve smolvlm-node`), ' +
-      'or `npm run build:native` in a checkout, or set SMOLVLM_BINARY to a built smolvlm.node.',
-  );
+  addon ??= onLoaded(loadAddon<NativeAddon>(packageRoot));
+  return addon;
 }

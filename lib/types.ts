@@ -559,6 +559,33 @@ export interface BackendInfo {
   loaded: string[];
   devices: { name: string; description: string; type: DeviceType; memoryFree: number; memoryTotal: number }[];
   system: string;
+  /** Where the addon was loaded from, and the GPU add-on packages found (lib/loader.ts). */
+  addon: AddonOrigin;
+  /** A GPU this machine has that no loaded backend uses, with the command that installs its package. */
+  gpuHints: string[];
+}
+
+/** A GPU add-on package (`@smolvlm-node/<platform>-cuda|vulkan`) found beside the platform package. */
+export interface GpuPackage {
+  package: string;
+  version: string;
+  /** Its ggml backend module files (full paths). */
+  modules: string[];
+  /** Whether its modules were handed to the addon. */
+  attached: boolean;
+  /** Why not attached, or why it did not initialise. */
+  problem?: string;
+}
+
+/** Where the native addon was loaded from. */
+export interface AddonOrigin {
+  source: 'SMOLVLM_BINARY' | 'local build' | 'package';
+  /** The smolvlm.node file loaded. */
+  path: string;
+  /** The platform package and its version, when `source` is 'package'. */
+  package?: string;
+  version?: string;
+  gpuPackages: GpuPackage[];
 }
 
 /** Levels of llama.cpp's own log (see `setLogLevel`). */

@@ -113,6 +113,35 @@ constexpr const char *kPrefix = "libggml-";
 constexpr const char *kExt = ".so";
 #endif
 
+// GPU add-on packages live in folders of their own: the JS loader (lib/loader.ts) lists their
+// modules in SMOLVLM_BACKEND_MODULES (path-list separated). Windows: read the OS environment,
+// which process.env writes, not the C runtime's copy.
+#if SMOLVLM_BACKEND_DL
+std::vector<fs::path> ExtraModules() {
+  std::vector<fs::path> out;
+#if defined(_WIN32)
+  wchar_t buf[32768];
+  DWORD n = GetEnvironmentVariableW(L"SMOLVLM_BACKEND_MODULES", buf, 32768);
+  if (n == 0 || n >= 32768) return out;
+  std::wstring list(buf, n);
+  constexpr wchar_t kSep = L';';
+#else
+  const char *env = std::getenv("SMOLVLM_BACKEND_MODULES");
+  if (!env) return out;
+  std::string list(env);
+  constexpr char kSep = ':';
+#endif
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(kSep, start);
+    if (end == list.npos) end = list.size();
+    if (end > start) out.emplace_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+#endif
+
 Info Load() {
   Info info;
   info.dir = AddonDir();
@@ -143,9 +172,12 @@ Info Load() {
       info.cpu_variant = variant;
     }
   }
-  // GPU and accelerator backends first (ggml orders devices by registration), then the CPU.
+  // GPU and accelerator backends first (ggml orders devices by registration), then the CPU. A
+  // module that does not initialise (no driver) is left out: the CPU takes its work.
+  for (const auto &p : ExtraModules()) others.push_back(p);
   for (const auto &p : others) {
     if (ggml_backend_load(p.string().c_str())) info.loaded.push_back(p.filename().string());
+    else info.skipped.push_back(p.filename().string() + ": did not load");
   }
   const fs::path cpu = !best_cpu.empty() ? best_cpu : base_cpu;
   if (!cpu.empty() && ggml_backend_load(cpu.string().c_str())) {

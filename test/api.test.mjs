@@ -63,33 +63,6 @@ test('backend info names the CPU variant chosen for this machine', () => {
   assert.equal(vlm.info.cpuVariant, b.cpuVariant);
 });
 
-test('a prebuilt folder loads through node-gyp-build alone (PREBUILDS_ONLY)', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const { mkdirSync, symlinkSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { root, tempDir, ensureFixture } = await import('./helpers.mjs');
-  const pkg = tempDir();
-  const r = spawnSync(process.execPath, ['scripts/prebuild.mjs', '--skip-build', '--dest', join(pkg, 'prebuilds')], { cwd: root, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  mkdirSync(join(pkg, 'node_modules'), { recursive: true });
-  symlinkSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'));
-  const { model } = await ensureFixture({ size: 'tiny' });
-  const code = `
-    const addon = require('node-gyp-build')(${JSON.stringify(pkg)});
-    const info = addon.backendInfo();
-    // the raw addon: every NativeLoadOptions field is required (lib/binding.ts)
-    const load = { model: ${JSON.stringify(model)}, mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: false,
-      useGpu: false, threads: 1, imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 0, lora: [] };
-    addon.loadModel(load).promise.then((m) => {
-      console.log(info.dir === ${JSON.stringify(join(pkg, 'prebuilds', `${process.platform}-${process.arch}`))}, info.cpuVariant, m.info().vocabSize);
-      return m.dispose();
-    });
-  `;
-  const run = spawnSync(process.execPath, ['-e', code], { cwd: pkg, encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' } });
-  assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /^true \S+ 49280/);
-});
-
 test('countTokens reports the prompt size, images included, before generating', async () => {
   const { ensureTestImages } = await import('./helpers.mjs');
   const images = await ensureTestImages();

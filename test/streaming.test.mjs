@@ -2,7 +2,10 @@
 // (TextStream itself, the UTF-8 and stop-string logic, is unit-tested in test/unit/text-stream.test.mjs.)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { native } from '../dist/binding.js';
 import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
+
+const addon = native();
 
 let vlm, images;
 before(async () => {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { estimateMemory, loadModel } from '../load.js';
 import { resolveModelFiles } from '../registry.js';
+import { backendInfo } from '../system.js';
 import { loadOptions, setup, withCommon, withDownloads, type CommonFlags } from './common.js';
 
 async function info(model: string | undefined, flags: CommonFlags & { json?: boolean }): Promise<void> {
@@ -18,6 +19,7 @@ async function info(model: string | undefined, flags: CommonFlags & { json?: boo
       name: i.name, architecture: i.architecture, parameters: i.parameters, sizeBytes: i.sizeBytes, contextLength: i.contextLength,
       embeddingLength: i.embeddingLength, layers: i.layers, vocabSize: i.vocabSize, vision: i.vision ?? null,
       memory: { contextSize: i.contextSize, gpuLayers: estimate.gpuLayers, projectorOnGpu: estimate.projectorOnGpu, ...estimate.totals },
+      addon: backendInfo().addon, gpuHints: backendInfo().gpuHints,
     };
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -31,6 +33,8 @@ async function info(model: string | undefined, flags: CommonFlags & { json?: boo
       i.vision ? `vision          ${i.vision.projectorType}, ${i.vision.imageSize}px tiles of ${i.vision.tokensPerTile} tokens, images scaled to ${i.vision.longestEdge}px` : 'vision          none (no projector)',
       `placement       ${estimate.gpuLayers ? `${estimate.gpuLayers} of ${i.layers + 1} layers on the GPU` : 'CPU'}, projector on the ${estimate.projectorOnGpu ? 'GPU' : 'CPU'}`,
       `memory          weights ${mb(estimate.totals.model)}, KV cache ${mb(estimate.totals.context)}, compute ${mb(estimate.totals.compute)}, projector ${mb(estimate.totals.projector)}: total ${mb(estimate.totals.all)}`,
+      `addon           ${out.addon.package ? `${out.addon.package}@${out.addon.version}` : out.addon.source} (${out.addon.path}), CPU variant ${i.cpuVariant}`,
+      ...out.gpuHints.map((h) => `gpu             ${h}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
