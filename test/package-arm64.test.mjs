@@ -6,11 +6,10 @@
 // must hold smolvlm-node-linux-arm64-<version>.tgz; the main package is packed if missing).
 // Needs qemu-user and the arm64 sysroot of g++-aarch64-linux-gnu (/usr/aarch64-linux-gnu).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { cachedInstall, duBytes, readJson, startRegistry, toolbox, userEnv } from './fixtures/registry.mjs';
+import { cachedInstall, duBytes, readJson, startRegistry, toolbox, sh, userEnv } from './fixtures/registry.mjs';
 import { ensureFixture, ensureTestImages, root, tempDir, THREADS } from './helpers.mjs';
 
 const NODE_ARM64 = '20.20.2';
@@ -20,11 +19,6 @@ const skip = process.env.SMOLVLM_ARM64_TESTS !== '1' ? 'set SMOLVLM_ARM64_TESTS=
   : process.platform !== 'linux' || process.arch !== 'x64' ? 'cross-tests from linux-x64' : false;
 let work, registry, files, images, reference, env, app;
 
-function sh(cmd, args, opts) {
-  const start = Date.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-  return { ...r, ms: Date.now() - start, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
 const describeArgs = () => ['describe', images.square, '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '12', '--temp', '0', '--threads', String(THREADS), '-q'];
 
 before(async () => {

@@ -5,12 +5,11 @@
 // corrupted copy. The packages come from the build under test (SMOLVLM_BINARY's folder or
 // build/Release) through scripts/package.mjs --from; SMOLVLM_PACKAGES_DIR reuses tarballs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CPU_PLATFORMS, GPU_PLATFORMS, detectRuntime } from '../dist/loader.js';
-import { duBytes, readJson, startRegistry, toolbox, userEnv } from './fixtures/registry.mjs';
+import { duBytes, readJson, startRegistry, toolbox, sh, userEnv } from './fixtures/registry.mjs';
 import { ensureFixture, ensureTestImages, root, tempDir, THREADS } from './helpers.mjs';
 
 const version = readJson(join(root, 'package.json')).version;
@@ -22,11 +21,6 @@ const skip = process.platform === 'win32' ? 'the install test needs a POSIX shel
 const re = (s) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 let work, registry, bin, files, images, reference, tarballPaths;
 
-function sh(cmd, args, opts) {
-  const start = Date.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-  return { ...r, ms: Date.now() - start, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
 before(async () => {
