@@ -182,6 +182,7 @@ Info Load() {
   const fs::path cpu = !best_cpu.empty() ? best_cpu : base_cpu;
   if (!cpu.empty() && ggml_backend_load(cpu.string().c_str())) {
     info.loaded.push_back(cpu.filename().string());
+    info.cpu_path = cpu.string();
     if (best_cpu.empty()) info.cpu_variant = "generic";
   }
 #else
@@ -197,6 +198,24 @@ const Info &LoadAll() {
   static Info info;
   std::call_once(once, [] { info = Load(); });
   return info;
+}
+
+void *CpuSymbol(const char *name) {
+#if SMOLVLM_BACKEND_DL
+  const Info &info = LoadAll();
+  if (info.cpu_path.empty()) return nullptr;
+#if defined(_WIN32)
+  HMODULE h = GetModuleHandleW(fs::path(info.cpu_path).wstring().c_str());  // loaded already: no new reference
+  return h ? reinterpret_cast<void *>(GetProcAddress(h, name)) : nullptr;
+#else
+  // RTLD_NOLOAD: the module ggml_backend_load opened (a reference more, never a second copy)
+  void *h = dlopen(info.cpu_path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+  return h ? dlsym(h, name) : nullptr;
+#endif
+#else
+  (void)name;
+  return nullptr;
+#endif
 }
 
 }  // namespace smolvlm::backends

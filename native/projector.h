@@ -111,7 +111,6 @@ class Projector {
   // One encode at a time; the encoding request's abort flag is published for the graph callback.
   std::mutex encode_mu_;
   std::atomic<const std::atomic<bool> *> encode_abort_{nullptr};
-  std::atomic<uint32_t> eval_nodes_{0};
   // The vision context when it is SmolVLM's (idefics3): per-image settings change its
   // preprocessing parameters for one tokenize call, under `preprocess_mu_`.
   clip_ctx *clip_ = nullptr;

@@ -7,6 +7,10 @@
 #include <set>
 #include <unordered_map>
 
+#include "backends.h"
+#if !SMOLVLM_BACKEND_DL
+#include "ggml-cpu.h"
+#endif
 #include "errors.h"
 #include "log.h"
 #include "lora.h"
@@ -80,7 +84,11 @@ void Scheduler::AttachThreadpool(int n_threads) {
   using NewFn = ggml_threadpool *(*)(ggml_threadpool_params *);
   auto new_fn = reinterpret_cast<NewFn>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
   threadpool_free_ = reinterpret_cast<void (*)(ggml_threadpool *)>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
-  threadpool_pause_ = reinterpret_cast<void (*)(ggml_threadpool *)>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_pause"));
+  // not in the registry's get_proc_address list (only new/free/set are): from the module itself
+  threadpool_pause_ = reinterpret_cast<void (*)(ggml_threadpool *)>(backends::CpuSymbol("ggml_threadpool_pause"));
+#if !SMOLVLM_BACKEND_DL
+  threadpool_pause_ = ggml_threadpool_pause;  // a static build links the CPU backend in
+#endif
   if (!new_fn || !threadpool_free_) return;
   ggml_threadpool_params tpp = ggml_threadpool_params_default(n_threads);
   threadpool_ = new_fn(&tpp);

@@ -71,18 +71,23 @@ test('prints its URL and a ready line; /health and /v1/models answer', async () 
 
 test('SIGTERM with a request in flight: it finishes, new connections are refused, exit 0', async () => {
   const s = await serve();
-  const r = await streamRequest(s.url, 24);
+  const r = await streamRequest(s.url, 400); // long enough to be in flight on a fast machine too
   while (contentEvents(r.events).length === 0) await new Promise((res) => setTimeout(res, 20));
   s.child.kill('SIGTERM');
+  const atSignal = r.events.length;
   assert.ok(!r.events.includes('[DONE]'), 'the request is in flight');
   // it stops listening (a new connection is refused) while the stream goes on
   await until(() => fetch(`${s.url}/health`).then(() => false, () => true), 'new connections to be refused');
   const events = await r.done;
+  const doneAt = performance.now();
   assert.equal(events.at(-1), '[DONE]');
+  assert.ok(events.length > atSignal + 1, 'tokens kept coming after the signal');
   const finish = events.filter((e) => e !== '[DONE]').map((e) => JSON.parse(e)).find((e) => e.choices?.[0]?.finish_reason);
   assert.ok(finish, 'the request ran to its end');
   assert.equal(contentEvents(events).map((e) => JSON.parse(e).choices[0].delta.content).join('').length > 0, true);
   const [code, signal] = await s.exited;
+  // the finished stream's keep-alive connection does not hold the close (fastify keeps idle ones 72 s)
+  assert.ok(performance.now() - doneAt < 10_000, `exited ${Math.round(performance.now() - doneAt)} ms after the last request ended`);
   assert.equal(signal, null);
   assert.equal(code, 0, s.output().stderr);
   assert.match(s.output().stderr, /SIGTERM: shutting down/);
@@ -95,9 +100,11 @@ test('past the grace period the request in flight is aborted, and the process st
   while (contentEvents(r.events).length === 0) await new Promise((res) => setTimeout(res, 20));
   s.child.kill('SIGTERM');
   const events = await r.done;
+  const abortedAt = performance.now();
   const last = JSON.parse(events.at(-1));
   assert.equal(last.error.code, 'shutting_down');
   assert.ok(contentEvents(events).length < 2000);
   const [code] = await s.exited;
+  assert.ok(performance.now() - abortedAt < 10_000, `exited ${Math.round(performance.now() - abortedAt)} ms after the abort`);
   assert.equal(code, 0, s.output().stderr);
 });

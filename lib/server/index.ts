@@ -86,6 +86,12 @@ export const smolvlmPlugin: FastifyPluginAsync<SmolVLMPluginOptions> = async (ap
     clearTimeout(grace);
     await ctx.body.close();
   });
+  // A response that ends while the server closes must not leave its keep-alive connection open:
+  // close() waits for every connection, and an idle one would hold it for fastify's
+  // keepAliveTimeout (72 s) after the last request in flight finished.
+  app.addHook('onResponse', async (request) => {
+    if (ctx.status === 'closing') request.raw.socket?.end();
+  });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (ctx.status === 'closing') reply.header('connection', 'close');
     return payload;
