@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { evalCommand } from '../eval/command.js';
 import { DEFAULTS } from '../options.js';
-import { int, loadOptions, setup, withCommon, withDownloads, withImageFlags, type CommonFlags } from './common.js';
+import { downloadBars, int, loadOptions, setup, withCommon, withImageFlags, type CommonFlags } from './common.js';
 
 interface EvalCliFlags extends CommonFlags {
   data?: string[];
@@ -20,6 +20,8 @@ interface EvalCliFlags extends CommonFlags {
 async function run(flags: EvalCliFlags): Promise<void> {
   setup(flags);
   const base = flags.score ? undefined : loadOptions(flags);
+  const quiet = !!flags.quiet || !process.stderr.isTTY;
+  const hub = flags.offline ? { offline: true } : {};
   const common = {
     data: flags.data ?? [],
     workDir: flags.workDir,
@@ -30,15 +32,14 @@ async function run(flags: EvalCliFlags): Promise<void> {
     tiling: flags.tiling,
     skipErrors: flags.skipErrors,
     score: flags.score,
+    downloadBars: () => downloadBars(quiet),
   };
   if (!base) {
-    await evalCommand(common);
+    await evalCommand({ ...common, load: { hub } });
     return;
   }
   const { model, mmproj, contextSize, threads, ...load } = base;
-  await withDownloads(flags, async (hub) => {
-    await evalCommand({ ...common, model, mmproj, contextSize, threads, modelName: flags.modelName ?? modelLabel(model), load: { ...load, hub } });
-  });
+  await evalCommand({ ...common, model, mmproj, contextSize, threads, modelName: flags.modelName ?? modelLabel(model), load: { ...load, hub } });
 }
 
 /** The folder name for a model: its file name without .gguf, or the reference as given. */

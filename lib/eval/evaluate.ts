@@ -13,8 +13,8 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AbortError, invalid, SmolVLMError } from '../errors.js';
 import type { SmolVLM } from '../model.js';
-import type { ImageOptions, LoadModelOptions } from '../types.js';
-import { customDataset, locateDataset, type DatasetSpec, type DownloadFn } from './datasets.js';
+import type { HubOptions, ImageOptions, LoadModelOptions } from '../types.js';
+import { customDataset, locateDataset, type DatasetDownloadOptions, type DatasetSpec, type DownloadFn } from './datasets.js';
 import { datasetMessage, promptStyleFor, renderPrompt, SMOL_TEMPLATES } from './prompts.js';
 import { pyStrip } from './pylike.js';
 import { scoreColumns, scoreCsv, scoreTable, type Scores } from './score/index.js';
@@ -43,6 +43,11 @@ export interface EvaluateOptions {
   dataDir?: string;
   /** Replaces the built-in download (same contract as {@link fetchDataset}). */
   download?: DownloadFn;
+  /**
+   * How a known dataset is downloaded: `onProgress` (`file` is `<name>.tsv`), `timeoutMs`,
+   * `offline`. Default: those of `load.hub`. The run's `signal` stops the download too.
+   */
+  hub?: DatasetDownloadOptions;
   /** Output root. Default `./outputs` (VLMEvalKit's). */
   workDir?: string;
   /** Answer only the first `limit` rows (rows an earlier run answered stay in the files and the scores). */
@@ -141,6 +146,13 @@ function selectRows(file: TsvFile, limit?: number): number[] {
   return limit === undefined ? rows : rows.slice(0, limit);
 }
 
+/** The parts of the model's hub options a dataset download uses. */
+function pickDownload(hub: HubOptions | undefined): DatasetDownloadOptions | undefined {
+  if (!hub) return undefined;
+  const { onProgress, timeoutMs, offline } = hub;
+  return { ...(onProgress ? { onProgress } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(offline !== undefined ? { offline } : {}) };
+}
+
 function checkOptions(opts: EvaluateOptions): void {
   if (!opts || typeof opts !== 'object') throw invalid('evaluate: options object expected');
   if (!opts.vlm && !opts.model) throw invalid('evaluate: give `vlm` (a loaded model) or `model`');
@@ -154,9 +166,9 @@ function checkOptions(opts: EvaluateOptions): void {
 /** Reads the dataset and its spec, and checks every column the run and its scoring need. */
 export async function openDataset(
   data: string,
-  opts: { datasetName?: string; dataDir?: string; download?: DownloadFn; signal?: AbortSignal },
+  opts: { datasetName?: string; dataDir?: string; download?: DownloadFn; hub?: DatasetDownloadOptions; signal?: AbortSignal },
 ): Promise<{ file: TsvFile; spec: DatasetSpec }> {
-  const loc = await locateDataset(data, { name: opts.datasetName, dataDir: opts.dataDir, download: opts.download, signal: opts.signal });
+  const loc = await locateDataset(data, { name: opts.datasetName, dataDir: opts.dataDir, download: opts.download, hub: opts.hub, signal: opts.signal });
   const file = await readTsv(loc.path, { signal: opts.signal });
   const spec = loc.spec ?? customDataset(loc.name, file.table);
   requireColumns(file, ['index', 'question'], 'every VLMEvalKit dataset has them');
@@ -179,7 +191,8 @@ export async function openDataset(
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   checkOptions(opts);
   const started = performance.now();
-  const { file, spec } = await openDataset(opts.data, opts);
+  const hub = opts.hub ?? pickDownload(opts.load?.hub);
+  const { file, spec } = await openDataset(opts.data, { ...opts, hub });
   const rows = selectRows(file, opts.limit);
   const imageSource = resolveImageRows(file, selectRows(file));
 

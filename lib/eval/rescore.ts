@@ -5,7 +5,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { invalid } from '../errors.js';
-import { customDataset, KNOWN_DATASETS, knownDataset, type DatasetSpec, type DownloadFn } from './datasets.js';
+import { customDataset, KNOWN_DATASETS, knownDataset, type DatasetDownloadOptions, type DatasetSpec, type DownloadFn } from './datasets.js';
 import { openDataset } from './evaluate.js';
 import { scoreCsv, scoreTable, type Scores } from './score/index.js';
 import { readTsv } from './tsv.js';
@@ -24,6 +24,8 @@ export interface ScoreOptions {
   datasetName?: string;
   dataDir?: string;
   download?: DownloadFn;
+  /** How a known dataset is downloaded (progress, timeout, offline). */
+  hub?: DatasetDownloadOptions;
   /** Also write the score table beside the predictions (`..._acc.csv` / `_score.csv`). Default false. */
   write?: boolean;
   signal?: AbortSignal;
