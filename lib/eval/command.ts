@@ -10,7 +10,7 @@ import { invalid } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import type { DownloadProgress, LoadModelOptions } from '../types.js';
 import type { DatasetDownloadOptions } from './datasets.js';
-import { evaluate, type EvaluateResult } from './evaluate.js';
+import { EVAL_DEFAULTS, evaluate, type EvaluateResult } from './evaluate.js';
 import { score, type ScoreResult } from './rescore.js';
 import type { Scores } from './score/index.js';
 
@@ -90,7 +90,7 @@ export async function evalCommand(
     return [res];
   }
   if (!flags.model) throw invalid('eval: --model is required');
-  const parallel = flags.parallel ?? 4;
+  const parallel = flags.parallel ?? EVAL_DEFAULTS.parallel;
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);

@@ -22,6 +22,16 @@ import { isNA, Table } from './table.js';
 import { readTsv, requireColumns, resolveImageRows, rowImages, tableText, type TsvFile } from './tsv.js';
 import { writeAtomic } from '../fs.js';
 
+/**
+ * The defaults of {@link evaluate} (and `smolvlm eval`). `maxTokens` is VLMEvalKit's: its SmolVLM
+ * and SmolVLM2 wrappers (`vlmeval/vlm/smolvlm.py`, `kwargs_default = {"max_new_tokens": 2048}`)
+ * generate up to 2048 new tokens, and `config.py` passes no other value, so the leaderboard's
+ * numbers were produced with 2048. A smaller cap would cut the long answers (MMMU, MathVista)
+ * before their final letter or number and score them lower than VLMEvalKit does; the answers that
+ * end at the end-of-utterance token (nearly all of them) are the same either way.
+ */
+export const EVAL_DEFAULTS = Object.freeze({ maxTokens: 2048, parallel: 4, workDir: 'outputs', contextPerRow: 4096 });
+
 /** VLMEvalKit's marker of a failed inference (`SKIP_ERR=1`); such rows are run again on resume. */
 export const FAIL_MSG = 'Failed to obtain answer';
 
@@ -54,7 +64,7 @@ export interface EvaluateOptions {
   limit?: number;
   /** Rows generated at once. Default 4. */
   parallel?: number;
-  /** Tokens per answer at most. Default 512. */
+  /** Tokens per answer at most. Default 2048, VLMEvalKit's `max_new_tokens` for SmolVLM (see {@link EVAL_DEFAULTS}). */
   maxTokens?: number;
   /** Image resolution options for every image (`longestEdge`, `tiling`). */
   image?: ImageOptions;
@@ -198,13 +208,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
 
   let vlm = opts.vlm;
   let owned = false;
-  const parallel = opts.parallel ?? (vlm ? Math.min(4, vlm.info.parallel) : 4);
+  const parallel = opts.parallel ?? (vlm ? Math.min(EVAL_DEFAULTS.parallel, vlm.info.parallel) : EVAL_DEFAULTS.parallel);
   if (vlm && vlm.info.parallel < parallel) {
     throw invalid(`evaluate: parallel ${parallel} needs a model loaded with parallel >= ${parallel} (it has ${vlm.info.parallel})`);
   }
   if (!vlm) {
     const { loadModel } = await import('../load.js');
-    vlm = await loadModel({ contextSize: 4096 * parallel, ...opts.load, model: opts.model!, mmproj: opts.mmproj, parallel, signal: opts.signal });
+    vlm = await loadModel({ contextSize: EVAL_DEFAULTS.contextPerRow * parallel, ...opts.load, model: opts.model!, mmproj: opts.mmproj, parallel, signal: opts.signal });
     owned = true;
   }
   try {
@@ -222,8 +232,8 @@ async function run(
   const model = defaultModelName(opts, vlm);
   const style = opts.promptStyle ?? promptStyleFor(opts.modelName ?? opts.model ?? vlm.info.name ?? '');
   const template = SMOL_TEMPLATES[style][spec.smolPrompt];
-  const maxTokens = opts.maxTokens ?? 512;
-  const dir = join(opts.workDir ?? 'outputs', model);
+  const maxTokens = opts.maxTokens ?? EVAL_DEFAULTS.maxTokens;
+  const dir = join(opts.workDir ?? EVAL_DEFAULTS.workDir, model);
   const stem = `${model}_${spec.name}`;
   const files = { predictions: join(dir, `${stem}.tsv`), scores: join(dir, `${stem}${spec.scoreFile}`), summary: join(dir, 'summary.json') };
   const journalPath = join(dir, `${stem}_progress.jsonl`);

@@ -1,5 +1,5 @@
 /** The benchmark runner: VLMEvalKit's datasets, prompts and scores (see evaluate.ts). */
-export { evaluate, FAIL_MSG } from './evaluate.js';
+export { evaluate, EVAL_DEFAULTS, FAIL_MSG } from './evaluate.js';
 export type { EvaluateOptions, EvaluateResult, EvalRow } from './evaluate.js';
 export { score } from './rescore.js';
 export type { ScoreOptions, ScoreResult } from './rescore.js';
