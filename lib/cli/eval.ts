@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'only the first n rows of each dataset (a quick look)')
     .option('--parallel <n>', `rows answered at once through the engine (default ${EVAL_DEFAULTS.parallel})`)
     .option('--model-name <name>', 'the model name in file names (default: from --model)')
-    .option('--score <predictions.tsv>', 're-score a predictions file (ours or VLMEvalKit\'s) instead of running a model')
+    .option('--score <predictions.tsv|.xlsx>', 're-score a predictions file (ours, or VLMEvalKit\'s .xlsx or .tsv) instead of running a model')
     .option('--skip-errors', 'record a failing row as an error and go on (as VLMEvalKit\'s SKIP_ERR=1)')
     .addHelpText('after', `\nGreedy decoding; --max-tokens defaults to ${EVAL_DEFAULTS.maxTokens}, VLMEvalKit's max_new_tokens for SmolVLM (the leaderboard's setting); --ctx defaults to ${DEFAULTS.contextSize} per parallel row.`)
     .action(run);

@@ -69,7 +69,7 @@ function checkBase64(list: string[] | undefined): string | undefined {
 }
 
 /** Column names as pandas makes them unique (`a`, `a.1`, `a.2`). */
-function mangle(header: string[]): string[] {
+export function mangle(header: string[]): string[] {
   const seen = new Map<string, number>();
   return header.map((h) => {
     const n = seen.get(h);
