@@ -213,3 +213,8 @@ test('the eval command re-scores a predictions file and prints the table', async
   assert.ok(existsSync(join(dir, 'm_MMStar_acc.csv')));
   await assert.rejects(evalCommand({ data: [] }, { stdout, stderr: stdout }), { code: 'ERR_INVALID_ARGUMENT', message: /give --data/ });
 });
+
+test('a missing predictions or dataset file is an InvalidArgumentError naming it, not an unhandled stream error', async () => {
+  await assert.rejects(score({ predictions: join(dir, 'none', 'SmolVLM_MMStar.tsv') }), { code: 'ERR_INVALID_ARGUMENT', message: /none\/SmolVLM_MMStar\.tsv: no such file/ });
+  await assert.rejects(readTsv(join(dir, 'none.tsv')), { code: 'ERR_INVALID_ARGUMENT', message: /none\.tsv: no such file/ });
+});
