@@ -6,6 +6,7 @@
  * parse yields to the event loop as it goes.
  */
 import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Row } from 'exceljs';
 import { invalid, SmolVLMError } from '../errors.js';
 import { mangle } from './tsv.js';
@@ -45,6 +46,15 @@ export function cellText(v: unknown): string | null {
  */
 export async function readXlsx(path: string, options: { signal?: AbortSignal } = {}): Promise<{ path: string; table: Table }> {
   if (!existsSync(path)) throw invalid(`${path}: no such file`);
+  // an .xlsx is a zip archive: anything else is refused before the zip reader sees it
+  const head = Buffer.alloc(4);
+  const fh = await open(path, 'r');
+  try {
+    await fh.read(head, 0, 4, 0);
+  } finally {
+    await fh.close();
+  }
+  if (head.readUInt32LE(0) !== 0x04034b50) throw invalid(`${path}: not a readable .xlsx workbook: not a zip archive`);
   let header: string[] | undefined;
   const rows: (string | null)[][] = [];
   let lastRow = 0;

@@ -134,7 +134,12 @@ test('a file that is not a workbook, or a missing one, is an InvalidArgumentErro
   const err = await score({ predictions: bad }).catch((e) => e);
   assert.ok(err instanceof InvalidArgumentError, String(err));
   assert.equal(err.code, 'ERR_INVALID_ARGUMENT');
-  assert.match(err.message, /Broken_MMStar\.xlsx: not a readable \.xlsx workbook/);
+  assert.match(err.message, /Broken_MMStar\.xlsx: not a readable \.xlsx workbook: not a zip archive/);
+  // a workbook cut short (a copy that did not finish)
+  const whole = readFileSync(await exceljsBook(join(dir, 'Whole_MMStar.xlsx'), COLUMNS, ROWS));
+  const cut = join(dir, 'Cut_MMStar.xlsx');
+  writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+  await assert.rejects(score({ predictions: cut }), { code: 'ERR_INVALID_ARGUMENT', message: /Cut_MMStar\.xlsx: not a readable \.xlsx workbook/ });
   await assert.rejects(score({ predictions: join(dir, 'Nope_MMStar.xlsx') }), { code: 'ERR_INVALID_ARGUMENT', message: /Nope_MMStar\.xlsx: no such file/ });
   const empty = await exceljsBook(join(dir, 'Empty_MMStar.xlsx'), [], []);
   await assert.rejects(score({ predictions: empty }), { code: 'ERR_INVALID_ARGUMENT', message: /first sheet is empty/ });
