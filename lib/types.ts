@@ -128,6 +128,10 @@ export interface DownloadProgress {
   file: string;
   /** Bytes of the file on disk so far (a resumed download starts above 0). */
   downloaded: number;
+  /**
+   * The file's size; 0 while it is not known (a dataset, whose source lists no size, that another
+   * process is downloading: the last event, when it is complete, has it).
+   */
   total: number;
 }
 
