@@ -12,6 +12,19 @@ import { invalid, SmolVLMError } from '../errors.js';
 import { mangle } from './tsv.js';
 import { Table } from './table.js';
 
+/**
+ * exceljs, loaded on first use. It is an optional peer dependency (23 MB installed, for a file
+ * format only `--score` of VLMEvalKit's workbooks needs), so every other user does not carry it.
+ */
+async function loadExcelJS(): Promise<typeof import('exceljs')> {
+  try {
+    return (await import('exceljs')).default as unknown as typeof import('exceljs');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw invalid('reading .xlsx predictions needs the optional package exceljs: npm install exceljs (or save them as .tsv)');
+  }
+}
+
 /** Whether `path` names an .xlsx file (by its extension, as VLMEvalKit's `load` decides). */
 export function isXlsx(path: string): boolean {
   return /\.xlsx$/i.test(path);
@@ -59,8 +72,7 @@ export async function readXlsx(path: string, options: { signal?: AbortSignal } =
   const rows: (string | null)[][] = [];
   let lastRow = 0;
   try {
-    // loaded on first use: importing the library must not load a spreadsheet package
-    const { default: ExcelJS } = await import('exceljs');
+    const ExcelJS = await loadExcelJS();
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
       sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', worksheets: 'emit', entries: 'ignore',
     });
