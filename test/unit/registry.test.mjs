@@ -2,7 +2,9 @@
 // (test/fixtures/synth.mjs) whose vocabulary and tiling are the layout the entry states, and a
 // test file runs generation on that fixture. No addon, no fixture files written.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -42,5 +44,20 @@ test('each verifying fixture is run by some test file', () => {
     if (m.verified === null) continue;
     const f = m.verified.fixture;
     assert.ok(files.some((src) => src.includes(`size: '${f}'`) || src.includes(`suite('${f}'`)), `${m.name}: a test runs fixture ${f}`);
+  }
+});
+
+test('smolvlm models says which known model is verified on which layout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smolvlm-models-'));
+  try {
+    const out = execFileSync(process.execPath, [join(testDir, '..', 'bin', 'smolvlm.mjs'), 'models'], {
+      env: { ...process.env, SMOLVLM_MODELS_DIR: dir, HF_HUB_OFFLINE: '1' }, encoding: 'utf8',
+    });
+    for (const m of KNOWN_MODELS) {
+      const line = m.verified ? `${m.name}\t${m.parameters}\tverified on fixture ${m.verified.fixture}\t${m.verified.layout}` : `${m.name}\t${m.parameters}\tnot verified\t`;
+      assert.ok(out.split('\n').some((l) => l.startsWith(line)), `${m.name} in:\n${out}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
