@@ -138,6 +138,8 @@ export interface NativeModel {
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template?: string): string;
   createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
   countTokens(prompt: string, images: NativeImage[], addSpecial: boolean): Promise<{ total: number; image: number }>;
+  /** The prompt as the engine evaluates it: text token ids, -1 at each image embedding position. */
+  promptTokens(prompt: string, images: NativeImage[], addSpecial: boolean): Promise<Int32Array>;
   /** A JSON Schema as JSON text ('' = none: then `gbnf`) -> its grammar, checked; rejects with ERR_INVALID_ARGUMENT. */
   compileGrammar(jsonSchema: string, gbnf: string): Promise<NativeGrammar>;
   imageCache(): ImageCacheStats;

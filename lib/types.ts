@@ -189,6 +189,14 @@ export interface KnownModel {
   quants: string[];
   parameters: string;
   description: string;
+  /**
+   * What the test suite runs this model's prompt layout on: `fixture` is the synthetic model
+   * (test/fixtures/synth.mjs `SHAPES`) that has the model's vocabulary and image tiling, `layout`
+   * says what that is (whether `<global-img>` / `<row_R_col_C>` are tokens or text, tile and patch
+   * size, scale factor, tokens per tile). `null`: no fixture has this model's layout, so it is
+   * listed but not verified.
+   */
+  verified: { fixture: string; layout: string } | null;
 }
 
 // ---------------------------------------------------------------------------------------------
