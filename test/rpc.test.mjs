@@ -5,12 +5,14 @@
 // endpoints are InvalidArgumentError before any work; unreachable or silent ones fail the load
 // within the connect timeout.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { connect, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { DEFAULTS } from '../dist/options.js';
 import { estimateMemory, InvalidArgumentError, loadModel, RemoteDeviceError } from '../dist/index.js';
-import { ensureFixture, ensureTestImages, loadTiny, referenceRpcServer, THREADS, userMessage } from './helpers.mjs';
+import { ensureFixture, ensureTestImages, loadTiny, referenceRpcServer, root, THREADS, userMessage } from './helpers.mjs';
 
 const QUESTION = 'Describe this image.';
 const MAX_TOKENS = 24;
@@ -185,4 +187,17 @@ test('an unreachable endpoint is a typed load error within the connect timeout, 
   }
   // the process is fine
   assert.equal((await local.generate({ prompt: 'The capital of France is', maxTokens: MAX_TOKENS })).text, want.text);
+});
+
+test('the CLI: describe --rpc host:port answers as without it; a bad --rpc is a usage error (exit 2), an unreachable one exit 1', async () => {
+  const server = await startRpcServer();
+  const run = (extra) =>
+    promisify(execFile)(process.execPath, [join(root, 'bin', 'smolvlm.mjs'), 'describe', images.square, '--model', files.model, '--mmproj', files.mmproj,
+      '--max-tokens', '12', '--temp', '0', '--threads', String(THREADS), '--gpu', 'false', '-q', ...extra], { encoding: 'utf8' });
+  const { stdout: plain } = await run([]);
+  const { stdout: remote } = await run(['--rpc', server.endpoint]);
+  assert.equal(remote, plain);
+  await assert.rejects(run(['--rpc', 'nohost']), (e) => e.code === 2 && /--rpc: /.test(e.stderr));
+  await assert.rejects(run(['--rpc', `127.0.0.1:${await freePort()}`]), (e) => e.code === 1 && /ERR_RPC_UNAVAILABLE/.test(e.stderr));
+  await server.kill();
 });
