@@ -357,6 +357,7 @@ void Scheduler::DropCache(size_t slot) {
 }
 
 void Scheduler::Prepare(Request &req) {
+  rpc::Check(model_->rpc, "before this request");  // a lost rpc-server: refused before any work
   const RequestParams &p = req.params;
   req.prompt = TokenizePrompt(model_->vocab(), model_->projector.get(), p.prompt, p.add_special, p.parse_special, req.images);
   req.images.clear();  // the chunks hold the preprocessed pixels now
