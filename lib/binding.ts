@@ -36,6 +36,10 @@ export interface NativeLoadOptions {
   imageCacheBytes: number;
   /** Absolute paths, unique ids. */
   lora: { path: string; id: string; scale: number }[];
+  /** rpc-server endpoints, 'host:port', checked (lib/rpc.ts); [] for none. */
+  rpc: string[];
+  /** >= 1: the bound of each endpoint's TCP connect. */
+  rpcTimeoutMs: number;
 }
 
 export interface NativeEngineOptions {

@@ -46,6 +46,7 @@ export {
   InsufficientMemoryError,
   ImageError,
   NativeLoadError,
+  RemoteDeviceError,
   DownloadError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -282,6 +282,17 @@ export interface LoadModelOptions {
    * the request). A file that is not an adapter for this model is a `ModelLoadError`.
    */
   lora?: LoraOptions[];
+  /**
+   * rpc-servers (llama.cpp's `rpc-server`, built from the same llama.cpp source) that hold the
+   * model's layers, as `'host:port'`: its layers go to their devices (then to local GPUs, unless
+   * `gpu: false`; the CPU keeps the rest), as llama.cpp's `--rpc` does. All layers are offloaded
+   * unless `gpu: { layers }` says how many. Each server is reached within
+   * DEFAULTS.rpcConnectTimeoutMs (5 s) or the load fails with `ERR_RPC_UNAVAILABLE`; a server lost
+   * later fails the requests that need it with the same code, and the model must be loaded again.
+   * The RPC protocol has no authentication or encryption: run rpc-servers on private networks only
+   * (docs/rpc.md). Not with `memoryLimit` (the fit sees this machine only).
+   */
+  rpc?: string[];
   /** Called with load progress in [0, 1]. */
   onProgress?: (progress: number) => void;
   /** Aborts the load; the promise rejects with an `AbortError`. */
