@@ -53,7 +53,10 @@ async function download(url: URL, options: ImageOptions): Promise<Buffer> {
     policy,
     maxBytes: options.maxDownloadBytes ?? DEFAULTS.image.maxDownloadBytes,
     timeoutMs: options.timeoutMs ?? DEFAULTS.image.timeoutMs,
+    maxRedirects: options.fetch?.maxRedirects ?? DEFAULTS.image.maxRedirects,
     signal: options.signal,
+    ...(options.fetch?.resolve ? { resolve: options.fetch.resolve } : {}),
+    ...(options.fetch?.connectTo ? { connectTo: options.fetch.connectTo } : {}),
   });
   return fetched.data;
 }
