@@ -231,6 +231,10 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
 export function checkedRequest(input: GenerateRequest, fn: string): GenerateRequest {
   if (!input || typeof input !== 'object') throw invalid(`${fn}: request object expected`);
   const request = checkedObject(input, KNOWN_KEYS.request, `${fn} request`);
+  const shape = request as Partial<ChatRequest & RawRequest>;
+  if (shape.messages !== undefined && (shape.prompt !== undefined || shape.images !== undefined)) {
+    throw invalid(`${fn}: give \`messages\` (images as parts) or \`prompt\` with \`images\`, not both`);
+  }
   checkSignal('signal', request.signal);
   if (request.image !== undefined) request.image = checkedImageOptions(request.image, 'image');
   validateSampling(request);
