@@ -50,7 +50,11 @@ export function checkedObject<T extends object>(obj: T, known: readonly string[]
       throw invalid(`${where}: unknown option '${key}'${near ? ` (did you mean '${near}'?)` : ''}`);
     }
     try {
-      out[key] = (obj as Record<string, unknown>)[key];
+      const value = (obj as Record<string, unknown>)[key];
+      // an own "__proto__" (JSON.parse makes one) stays a plain property: assigned, it would set
+      // the copy's prototype, and its fields would be read as the object's own
+      if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      else out[key] = value;
     } catch (err) {
       throw invalid(`${where}.${key} cannot be read: ${(err as Error)?.message ?? String(err)}`);
     }

@@ -12,7 +12,7 @@ import { nativeLoraOptions, nativeLoraSet, validateLoraSelection } from './lora.
 import { nativeRpcEndpoints } from './rpc.js';
 import { parseBytes } from './memory.js';
 import type {
-  ChatRequest, GenerateRequest, HubOptions, ImageOptions, ImagePart, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo, RawRequest, TextPart, VideoPart,
+  ChatRequest, GenerateRequest, HubOptions, ImageFetchOptions, ImageOptions, ImagePart, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo, RawRequest, TextPart, VideoPart,
 } from './types.js';
 
 /** Every default of the library's options, written once. */
@@ -66,6 +66,8 @@ export const DEFAULTS = Object.freeze({
     maxDownloadBytes: 50_000_000,
     timeoutMs: 30_000,
     allowSvg: false,
+    /** Redirects an image download follows at most (image.fetch.maxRedirects), each checked again. */
+    maxRedirects: 5,
   }),
   video: Object.freeze({ maxFrames: 50, timestamps: true }),
   // SmolVLM.tokenize / detokenize
@@ -111,6 +113,7 @@ export const LIMITS = Object.freeze({
   maxPixels: UINT32_MAX,
   maxDownloadBytes: 2 ** 32,
   timeoutMs: INT32_MAX,
+  maxRedirects: 20,
 });
 
 /** `{ key: true }` for every key of `T`: the compiler checks such a list against the type, both ways. */
@@ -131,8 +134,9 @@ export const KNOWN_KEYS = Object.freeze({
   } satisfies KeysOf<ChatRequest & RawRequest>),
   image: Object.keys({
     longestEdge: true, tiling: true, background: true, maxPixels: true, remote: true, allowFiles: true, maxDownloadBytes: true, timeoutMs: true,
-    allowSvg: true, signal: true,
+    allowSvg: true, signal: true, fetch: true,
   } satisfies KeysOf<ImageOptions>),
+  imageFetch: Object.keys({ resolve: true, connectTo: true, maxRedirects: true } satisfies KeysOf<ImageFetchOptions>),
   imagePart: Object.keys({ type: true, image: true, longestEdge: true, tiling: true } satisfies KeysOf<ImagePart>),
   videoPart: Object.keys({ type: true, video: true, maxFrames: true, fps: true, timestamps: true, tiling: true, longestEdge: true } satisfies KeysOf<VideoPart>),
   textPart: Object.keys({ type: true, text: true } satisfies KeysOf<TextPart>),
@@ -233,6 +237,10 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
 export function checkedRequest(input: GenerateRequest, fn: string): GenerateRequest {
   if (!input || typeof input !== 'object') throw invalid(`${fn}: request object expected`);
   const request = checkedObject(input, KNOWN_KEYS.request, `${fn} request`);
+  const shape = request as Partial<ChatRequest & RawRequest>;
+  if (shape.messages !== undefined && (shape.prompt !== undefined || shape.images !== undefined)) {
+    throw invalid(`${fn}: give \`messages\` (images as parts) or \`prompt\` with \`images\`, not both`);
+  }
   checkSignal('signal', request.signal);
   if (request.image !== undefined) request.image = checkedImageOptions(request.image, 'image');
   validateSampling(request);
@@ -249,6 +257,15 @@ export function checkedImageOptions(input: ImageOptions, where: string): ImageOp
   checkBool(`${where}.allowFiles`, o.allowFiles);
   checkSignal(`${where}.signal`, o.signal);
   if (o.remote !== undefined && o.remote !== 'public' && o.remote !== 'any' && o.remote !== false) throw invalid(`${where}.remote must be 'public', 'any' or false`);
+  if (o.fetch !== undefined) {
+    if (o.fetch === null || typeof o.fetch !== 'object') throw invalid(`${where}.fetch must be an object { resolve?, connectTo?, maxRedirects? }`);
+    const f = checkedObject(o.fetch, KNOWN_KEYS.imageFetch, `${where}.fetch`);
+    for (const k of ['resolve', 'connectTo'] as const) {
+      if (f[k] !== undefined && typeof f[k] !== 'function') throw invalid(`${where}.fetch.${k} must be a function`);
+    }
+    checkInt(`${where}.fetch.maxRedirects`, f.maxRedirects, 0, LIMITS.maxRedirects);
+    o.fetch = f;
+  }
   const bg = o.background;
   if (bg !== undefined && typeof bg !== 'string') {
     if (bg === null || typeof bg !== 'object') throw invalid(`${where}.background must be a colour string or { r, g, b }`);

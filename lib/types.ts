@@ -52,6 +52,35 @@ export interface ImageResolution {
   tiling?: boolean;
 }
 
+/** A resolved address, as `dns.lookup(host, { all: true })` gives them. */
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** Resolves a host name to all its addresses. */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+/** Maps a checked address and port to the one actually connected to. */
+export type ConnectTo = (checked: ResolvedAddress & { port: number }) => ResolvedAddress & { port: number };
+
+/**
+ * How image downloads resolve and connect (`image.fetch`); trusted code only, never from a user's
+ * request. The `remote` policy is applied to what `resolve` answers, then the connection goes to
+ * the checked address, or to where `connectTo` maps it.
+ */
+export interface ImageFetchOptions {
+  /** Host name resolution. Default: `dns.lookup` with every address. */
+  resolve?: Resolver;
+  /**
+   * Where to connect for an address that passed the policy, like curl's `--connect-to` (a local
+   * proxy or cache in front of the public hosts, tests). Default: the checked address itself.
+   */
+  connectTo?: ConnectTo;
+  /** Redirects followed at most, an integer in [0, 20]; each is checked again. Default: DEFAULTS.image.maxRedirects (5). */
+  maxRedirects?: number;
+}
+
 export interface ImageOptions extends ImageResolution {
   /** Background for transparent images. Default: DEFAULTS.image.background (white). */
   background?: string | { r: number; g: number; b: number };
@@ -79,6 +108,8 @@ export interface ImageOptions extends ImageResolution {
   allowSvg?: boolean;
   /** Aborts a download. */
   signal?: AbortSignal;
+  /** Name resolution, routing and redirects of `http(s)` downloads (see ImageFetchOptions). */
+  fetch?: ImageFetchOptions;
 }
 
 export interface VideoPart {

@@ -188,3 +188,30 @@ test('a file: URL string works as an image', async () => {
   const r = await smolvlm(['describe', `file://${images.square}`, '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '3', '-q']);
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('describe refuses a loopback image URL (exit 4, typed) unless --allow-private-urls', async () => {
+  const png = readFileSync(images.square);
+  const hits = [];
+  const local = createServer((req, res) => {
+    hits.push(req.url);
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
+  });
+  await new Promise((r) => local.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${local.address().port}/img.png`;
+  const args = ['describe', url, '--model', files.model, '--mmproj', files.mmproj, '--max-tokens', '3', '-q'];
+  try {
+    const refused = await smolvlm(args);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /^smolvlm: refused: .*loopback.* \(ERR_IMAGE_INVALID\)$/m);
+    assert.deepEqual(hits, [], 'nothing reached the local server');
+    const allowed = await smolvlm([...args, '--allow-private-urls']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.ok(allowed.stdout.trim().length > 0, 'an answer');
+    assert.deepEqual(hits, ['/img.png']);
+    const help = await smolvlm(['describe', '--help']);
+    assert.match(help.stdout.replace(/\s+/g, ' '), /--allow-private-urls .*WARNING: only for URLs you trust/);
+  } finally {
+    local.closeAllConnections();
+    await new Promise((r) => local.close(r));
+  }
+});

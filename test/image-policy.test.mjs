@@ -1,7 +1,9 @@
 // The library's image URL and file policy (lib/input/images.ts over lib/net's fetcher): under the
 // default `remote: 'public'` no loopback, private or unspecified host is contacted in any of its
 // spellings; `remote: 'any'` reaches them; `remote: false` and `allowFiles: false` switch remote
-// URLs and files off. Redirects re-checked hop by hop are tested on the fetcher (server-fetch.test.mjs).
+// URLs and files off. Redirects re-checked hop by hop are tested on the fetcher (server-fetch.test.mjs)
+// and here through generate(): a public name (an injected `image.fetch` resolver, its checked
+// address routed to the local server by `connectTo`) that redirects to loopback is refused.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,15 +11,18 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ImageError } from '../dist/errors.js';
 import { decodeImage } from '../dist/input/images.js';
-import { ensureTestImages } from './helpers.mjs';
+import { ensureTestImages, loadTiny, userMessage } from './helpers.mjs';
 
-let images, server, port, hits = 0, ipv6 = true;
+let images, server, port, hits = 0, paths = [], ipv6 = true;
 before(async () => {
   images = await ensureTestImages();
   const png = readFileSync(images.square);
   server = createServer((req, res) => {
     hits++;
+    paths.push(req.url);
     if (req.url === '/to-loopback') return res.writeHead(302, { location: `http://127.0.0.1:${port}/image.png` }).end();
+    const to = new URL(req.url, 'http://x').searchParams.get('to');
+    if (to) return res.writeHead(302, { location: to.replace('<port>', String(port)) }).end();
     res.writeHead(200, { 'content-type': 'image/png' }).end(png);
   });
   // dual stack where the machine has IPv6, so that [::1] and the IPv4 forms reach one server
@@ -114,5 +119,69 @@ describe('switches', () => {
     assert.match(err.message, /local file only/);
     const ok = await decodeImage(`file://localhost${images.square}`);
     assert.equal(ok.id, (await decodeImage(images.square)).id);
+  });
+});
+
+describe("generate() with remote: 'public': a public URL that redirects to loopback", () => {
+  const PUBLIC = '93.184.215.14'; // a public address that is never really connected to
+  let vlm;
+  before(async () => {
+    vlm = await loadTiny();
+  });
+  after(() => vlm?.dispose());
+  /** cdn.test is public (and served by the local server); evil.test resolves to loopback. */
+  const fetch = {
+    resolve: async (host) => [{ address: host === 'cdn.test' ? PUBLIC : '127.0.0.1', family: 4 }],
+    connectTo: (c) => (c.address === PUBLIC ? { address: '127.0.0.1', family: 4, port: c.port === 80 ? port : c.port } : c),
+  };
+  const ask = (url, image = { fetch }) => ({ messages: userMessage(url, 'What is this?'), maxTokens: 3, temperature: 0, image });
+
+  test('refused with a typed error at the redirect, the loopback target never reached; the model stays usable', async () => {
+    const targets = [
+      'http://127.0.0.1:<port>/image.png',
+      'http://localhost:<port>/image.png',
+      'http://2130706433:<port>/image.png',
+      'http://[::ffff:127.0.0.1]:<port>/image.png',
+      ...(ipv6 ? ['http://[::1]:<port>/image.png'] : []),
+      'http://evil.test:<port>/image.png', // a name that resolves to loopback
+      'http://169.254.169.254/latest/meta-data',
+    ];
+    for (const to of targets) {
+      const first = `/redirect?to=${encodeURIComponent(to)}`;
+      paths = [];
+      const err = await vlm.generate(ask(`http://cdn.test${first}`)).catch((e) => e);
+      assert.ok(err instanceof ImageError, `${to}: ${err}`);
+      assert.equal(err.code, 'ERR_IMAGE_INVALID', to);
+      assert.match(err.message, /^refused: .*(loopback|link-local|metadata)/, to);
+      assert.deepEqual(paths, [first], `${to}: only the public first hop was made`);
+    }
+    // the same model answers next: through the public name, and without any URL
+    paths = [];
+    const ok = await vlm.generate(ask('http://cdn.test/image.png'));
+    assert.equal(ok.usage.completionTokens, 3);
+    assert.deepEqual(paths, ['/image.png']);
+    const redirected = await vlm.generate(ask(`http://cdn.test/redirect?to=${encodeURIComponent('http://cdn.test/image.png')}`));
+    assert.equal(redirected.text, ok.text, 'a redirect to a public name is followed');
+    assert.equal((await vlm.generate({ prompt: 'Hello', maxTokens: 2 })).usage.completionTokens, 2);
+  });
+
+  test('image.fetch: maxRedirects bounds the hops; bad values are ERR_INVALID_ARGUMENT before anything is fetched', async () => {
+    const hop = `http://cdn.test/redirect?to=${encodeURIComponent('http://cdn.test/image.png')}`;
+    const err = await vlm.generate(ask(hop, { fetch: { ...fetch, maxRedirects: 0 } })).catch((e) => e);
+    assert.equal(err.code, 'ERR_IMAGE_INVALID');
+    assert.match(err.message, /more than 0 redirects/);
+    paths = [];
+    for (const [image, message] of [
+      [{ fetch: null }, /image\.fetch must be an object/],
+      [{ fetch: { resolve: 'dns' } }, /image\.fetch\.resolve must be a function/],
+      [{ fetch: { connectTo: {} } }, /image\.fetch\.connectTo must be a function/],
+      [{ fetch: { maxRedirects: 21 } }, /image\.fetch\.maxRedirects/],
+      [{ fetch: { maxRedirect: 1 } }, /did you mean 'maxRedirects'/],
+    ]) {
+      const bad = await vlm.generate(ask('http://cdn.test/image.png', image)).catch((e) => e);
+      assert.equal(bad.code, 'ERR_INVALID_ARGUMENT', `${JSON.stringify(image)}: ${bad}`);
+      assert.match(bad.message, message);
+    }
+    assert.deepEqual(paths, []);
   });
 });

@@ -109,6 +109,19 @@ describe('decoding', () => {
     assert.equal(d.height, W);
   });
 
+  test('data: URLs: percent-escapes are bytes, other characters their UTF-8', async () => {
+    const png = readFileSync(images.square);
+    const want = (await decodeImage(png)).id;
+    // mixed: printable bytes as themselves, the rest escaped (lower- and upper-case hex)
+    const mixed = [...png].map((b, i) => (b >= 0x30 && b <= 0x7a && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`[i % 2 ? 'toUpperCase' : 'toLowerCase']())).join('');
+    assert.equal((await decodeImage(`data:image/png,${mixed}`)).id, want);
+    for (const bad of ['data:image/png,%', 'data:image/png,%zz%89PNG', 'data:image/png,\u00e9t\u00e9']) {
+      const err = await decodeImage(bad).catch((e) => e);
+      assert.ok(err instanceof ImageError, `${bad}: ${err}`);
+      assert.equal(err.code, 'ERR_IMAGE_INVALID', bad);
+    }
+  });
+
   test('every source gives the same pixels and id', async () => {
     const png = readFileSync(images.square);
     const fromPath = await decodeImage(images.square);
@@ -116,6 +129,10 @@ describe('decoding', () => {
       png,
       new Uint8Array(png),
       `data:image/png;base64,${png.toString('base64')}`,
+      // percent-encoded bytes (RFC 2397), %89 included: decodeURIComponent refused it (fuzz image:1:76)
+      `data:image/png,${[...png].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
+      `data:image/png;base64,${encodeURIComponent(png.toString('base64'))}`, // %2B, %2F, %3D in base64
+      new DataView(png.buffer, png.byteOffset, png.byteLength),
       new URL(`file://${images.square}`),
       `${base}/image.png`,
       sharp(png),

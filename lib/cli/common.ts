@@ -34,6 +34,8 @@ export interface CommonFlags {
   offline?: boolean;
   longestEdge?: string;
   tiling?: boolean;
+  /** --allow-private-urls: image URLs on any host (`remote: 'any'`), loopback and private networks included. */
+  allowPrivateUrls?: boolean;
   /** --lora path[:scale], repeatable. */
   lora?: string[];
   /** --rpc host:port[,host:port], repeatable. */
@@ -133,15 +135,24 @@ export function sampling(flags: CommonFlags): SamplingOptions {
     temperature: num('temp', flags.temp, 0, 100),
     maxTokens: int('max-tokens', flags.maxTokens, 1) ?? CLI_DEFAULTS.maxTokens,
     seed: int('seed', flags.seed, 0),
-    image: { longestEdge: int('longest-edge', flags.longestEdge, 1), ...(flags.tiling === false ? { tiling: false } : {}) },
+    image: {
+      longestEdge: int('longest-edge', flags.longestEdge, 1),
+      ...(flags.tiling === false ? { tiling: false } : {}),
+      ...(flags.allowPrivateUrls ? { remote: 'any' as const } : {}),
+    },
   };
 }
 
-/** Resolution flags of the commands that take images. */
+/** Resolution and URL flags of the commands that take images. */
 export function withImageFlags(cmd: Command): Command {
   return cmd
     .option('--longest-edge <px>', 'scale images to this longest side before tiling: fewer tiles, fewer tokens (default: the model\'s)')
-    .option('--no-tiling', 'encode each image as one tile (its overview): fastest, least detail');
+    .option('--no-tiling', 'encode each image as one tile (its overview): fastest, least detail')
+    .option(
+      '--allow-private-urls',
+      'also fetch image URLs on loopback, private and link-local hosts (default: public hosts only). '
+        + 'WARNING: only for URLs you trust; a URL from someone else can then reach services on your machine or network',
+    );
 }
 
 /** The flags of every command that loads a model. */

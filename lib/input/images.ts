@@ -31,16 +31,37 @@ function isRaw(x: unknown): x is RawImage {
   return typeof x === 'object' && x !== null && 'data' in x && 'width' in x && 'height' in x && 'channels' in x;
 }
 
-/** Decodes a `data:` URL's payload. */
+/**
+ * Percent-decodes to bytes, as the WHATWG data: URL processor does: `%XX` is byte XX (`%89` too:
+ * decodeURIComponent would refuse it as UTF-8), anything else is its UTF-8 bytes.
+ */
+function percentDecode(text: string): Buffer {
+  const src = Buffer.from(text, 'utf8');
+  if (!text.includes('%')) return src;
+  const hex = (c: number | undefined): number => {
+    if (c === undefined) return -1;
+    if (c >= 0x30 && c <= 0x39) return c - 0x30;
+    const l = c | 0x20;
+    return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
+  };
+  const out = Buffer.allocUnsafe(src.length);
+  let n = 0;
+  for (let i = 0; i < src.length; i++) {
+    const hi = src[i] === 0x25 ? hex(src[i + 1]) : -1;
+    const lo = hi >= 0 ? hex(src[i + 2]) : -1;
+    if (lo >= 0) {
+      out[n++] = (hi << 4) | lo;
+      i += 2;
+    } else out[n++] = src[i];
+  }
+  return out.subarray(0, n);
+}
+
+/** Decodes a `data:` URL's payload (base64, or percent-encoded bytes). */
 function fromDataUrl(url: string): Buffer {
   const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
   if (!m) throw imageError('malformed data: URL');
-  let bytes: Buffer;
-  try {
-    bytes = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'latin1');
-  } catch (err) {
-    throw imageError('malformed data: URL', err);
-  }
+  const bytes = m[2] ? Buffer.from(m[3].includes('%') ? percentDecode(m[3]).toString('latin1') : m[3], 'base64') : percentDecode(m[3]);
   if (bytes.byteLength === 0) throw imageError('data: URL holds no bytes');
   return bytes;
 }
@@ -53,7 +74,10 @@ async function download(url: URL, options: ImageOptions): Promise<Buffer> {
     policy,
     maxBytes: options.maxDownloadBytes ?? DEFAULTS.image.maxDownloadBytes,
     timeoutMs: options.timeoutMs ?? DEFAULTS.image.timeoutMs,
+    maxRedirects: options.fetch?.maxRedirects ?? DEFAULTS.image.maxRedirects,
     signal: options.signal,
+    ...(options.fetch?.resolve ? { resolve: options.fetch.resolve } : {}),
+    ...(options.fetch?.connectTo ? { connectTo: options.fetch.connectTo } : {}),
   });
   return fetched.data;
 }

@@ -13,6 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { AbortError, ImageError } from '../errors.js';
+import type { ConnectTo, ResolvedAddress, Resolver } from '../types.js';
 import { classifyAddress, type AddressClass } from './address.js';
 
 /**
@@ -22,14 +23,7 @@ import { classifyAddress, type AddressClass } from './address.js';
  */
 export type RemotePolicy = 'public' | 'any' | false;
 
-/** A resolved address, as `dns.lookup(host, { all: true })` gives them. */
-export interface ResolvedAddress {
-  address: string;
-  family: number;
-}
-
-/** Resolves a host name to its addresses (injectable for tests; default `dns.lookup`, all addresses). */
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+export type { ConnectTo, ResolvedAddress, Resolver };
 
 export interface SafeFetchOptions {
   /** Default `'public'`. */
@@ -50,9 +44,6 @@ export interface SafeFetchOptions {
    */
   connectTo?: ConnectTo;
 }
-
-/** Maps a checked address and port to the one actually connected to. */
-export type ConnectTo = (checked: ResolvedAddress & { port: number }) => ResolvedAddress & { port: number };
 
 export interface FetchedImage {
   data: Buffer;

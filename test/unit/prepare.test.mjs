@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { ImageError, InvalidArgumentError } from '../../dist/errors.js';
 import { prepareRequest, renderMessages } from '../../dist/input/prepare.js';
+import { checkedRequest } from '../../dist/options.js';
 
 const M = '<__media__>';
 
@@ -101,6 +102,22 @@ describe('raw prompts', () => {
 describe('the errors users see', () => {
   test('neither messages nor prompt', async () => {
     for (const r of [{}, { prompt: 5 }, { text: 'hi' }]) await assert.rejects(prepareRequest(r, fakeModel()), invalid(/^request needs `messages` or `prompt`$/));
+  });
+
+  test('messages and prompt (or images) both: refused, not one silently ignored (fuzz api:1:47)', () => {
+    for (const r of [{ messages: [{ role: 'user', content: 'hi' }], prompt: 'hi' }, { messages: [{ role: 'user', content: 'hi' }], images: [] }]) {
+      assert.throws(() => checkedRequest(r, 'generate'), invalid(/^generate: give `messages` \(images as parts\) or `prompt` with `images`, not both$/));
+    }
+    checkedRequest({ messages: [{ role: 'user', content: 'hi' }], prompt: undefined }, 'generate');
+  });
+
+  test('an own __proto__ key is no prototype: its fields are not read as the message (fuzz api:1:30)', async () => {
+    const messages = JSON.parse('[{"__proto__": {"role": "user", "content": "hi"}}]');
+    await assert.rejects(prepareRequest({ messages }, fakeModel()), invalid(/^messages\[0\]\.role must be system, user or assistant$/));
+    const part = JSON.parse('{"type": "text", "__proto__": {"text": "hi"}}');
+    await assert.rejects(prepareRequest({ messages: [{ role: 'user', content: [part] }] }, fakeModel()), invalid(/^messages\[0\]\.content\[0\]: unknown option '__proto__'/));
+    const request = JSON.parse('{"__proto__": {"prompt": "hi"}, "messages": [{"role": "user", "content": "hi"}]}');
+    assert.throws(() => checkedRequest(request, 'generate'), invalid(/unknown option '__proto__'/));
   });
 
   test('an empty prompt', async () => {

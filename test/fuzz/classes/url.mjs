@@ -1,8 +1,10 @@
 // url: hostile image URLs against HTTP servers the case starts on 127.0.0.1 (and ::1 on the same
-// port), and file: URLs. Three policies:
+// port), and file: URLs. Four policies:
 // - refuse: the URL names a loopback address in some spelling (or redirects to one); the default
 //   settings must refuse it before connecting. A connection the server saw is the SSRF finding:
 //   outcome 'reached'.
+// - public: the first hop is a public name (image.fetch resolves cdn.test to a public address and
+//   routes it to a local stand-in, which does not count); its redirect to loopback must be refused.
 // - allow: loopback is allowed explicitly (ALLOW_LOOPBACK); the case is about what comes back
 //   (non-image content, endless, slow, lying or compressed bodies, bad download options).
 // - file: file: URLs and paths (no server).
@@ -16,11 +18,19 @@ import { listSlot } from '../prng.mjs';
 import { encoded } from './image-bytes.mjs';
 import { endless, gzipZeros, loopbackServer } from './local-server.mjs';
 
+/** Image options that allow fetching from loopback (the library's default `remote: 'public'` refuses it). */
+export const ALLOW_LOOPBACK = { remote: 'any' };
+
+/** A public address the cases never really connect to: `image.fetch.connectTo` routes it to a local server. */
+const PUBLIC = '93.184.215.14';
 /**
- * Image options that allow fetching from loopback: today's `allowRemote: true` (the default) and
- * issue 14's proposed `remote: 'any'`. Adjust here when the URL policy's option lands.
+ * `image.fetch` options under which `cdn.test` is a public name served by `server`, and every
+ * other name resolves to loopback: a public first hop, so that what a redirect does is checked.
  */
-export const ALLOW_LOOPBACK = { allowRemote: true, remote: 'any' };
+const viaPublicName = (server) => ({
+  resolve: async (host) => [{ address: host === 'cdn.test' ? PUBLIC : '127.0.0.1', family: 4 }],
+  connectTo: (c) => (c.address === PUBLIC ? { address: '127.0.0.1', family: 4, port: server.port } : c),
+});
 
 const R = 'reject';
 const OK = 'resolve';
@@ -85,10 +95,21 @@ export const URLS = [
   ['redirect loop', 'refuse', R, async ({ serve }) => ({ image: (await serve(redirectTo((req) => req.url))).url('/loop') })],
   ['redirect to file:///etc/passwd', 'refuse', R, async ({ serve }) => ({ image: (await serve(redirectTo('file:///etc/passwd'))).url('/r') })],
   ['redirect to a data: URL', 'refuse', R, async ({ serve, png }) => ({ image: (await serve(redirectTo(`data:image/png;base64,${png.toString('base64')}`))).url('/r') })],
-  ['allowRemote: false, http://127.0.0.1:<port>/', 'refuse', R, async ({ serve, png }) => ({ image: (await serve(servePng(png))).url(), request: { image: { allowRemote: false } } })],
-  ['allowRemote: false, redirect to loopback', 'refuse', R, async ({ serve, png }) => {
+  ['remote: false, http://127.0.0.1:<port>/', 'refuse', R, async ({ serve, png }) => ({ image: (await serve(servePng(png))).url(), request: { image: { remote: false } } })],
+  ['remote: false, redirect to loopback', 'refuse', R, async ({ serve, png }) => {
     const target = await serve(servePng(png));
-    return { image: (await serve(redirectTo(target.url()))).url('/r'), request: { image: { allowRemote: false } } };
+    return { image: (await serve(redirectTo(target.url()))).url('/r'), request: { image: { remote: false } } };
+  }],
+  // --- refuse: a public first hop (image.fetch routes a public name to a local server) redirecting to loopback ---
+  ...['127.0.0.1', 'localhost', '2130706433', '[::ffff:127.0.0.1]', '[::1]', 'evil.test'].map((h) => [`public name redirecting to http://${h}:<port>/`, 'public', R, async ({ serve, png }) => {
+    const target = await serve(servePng(png));
+    if (V6(h) && !target.v6) return { skipped: 'no IPv6 loopback here' };
+    const origin = await serve(redirectTo(target.url('/img.png', h)), { counts: false });
+    return { image: 'http://cdn.test/r', request: { image: { fetch: viaPublicName(origin) } } };
+  }]),
+  ['public name: the PNG it serves (control)', 'public', OK, async ({ serve, png }) => {
+    const origin = await serve(servePng(png), { counts: false });
+    return { image: 'http://cdn.test/img.png', request: { image: { fetch: viaPublicName(origin) } } };
   }],
   // --- allow: what comes back ---
   ['allowed: a PNG', 'allow', OK, async ({ serve, png }) => ({ image: (await serve(servePng(png))).url() })],
@@ -205,6 +226,7 @@ export async function generate({ rng, seed, index, k }) {
       const png = await encoded(rng, 'png');
       const serve = async (respond, opts) => {
         const s = await loopbackServer(respond, opts);
+        s.counts = opts?.counts !== false; // the stand-in for a public host is no SSRF target
         servers.push(s);
         return s;
       };
@@ -223,9 +245,9 @@ export async function generate({ rng, seed, index, k }) {
           return vlm.generate({ messages: [{ role: 'user', content }], maxTokens: 2, ...request });
         });
       } finally {
-        const hits = servers.reduce((n, s) => n + s.hits, 0);
+        const hits = servers.filter((s) => s.counts).reduce((n, s) => n + s.hits, 0);
         k.note({ connections: hits, requests: servers.flatMap((s) => s.requests).slice(0, 5) });
-        if (policy === 'refuse' && hits > 0) k.note({ reached: 'a loopback server the URL names saw a connection' });
+        if ((policy === 'refuse' || policy === 'public') && hits > 0) k.note({ reached: 'a loopback server the URL names saw a connection' });
       }
     },
   };
