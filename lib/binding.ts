@@ -71,6 +71,11 @@ export interface NativeGenerateParams {
   ignoreEos: boolean;
   tokens: boolean;
   logprobs: boolean;
+  /**
+   * true (stream()): text deltas as they come, coalesced; false (generate()): everything with the
+   * final event, so a request nobody streams costs the JS thread one call, not one per token.
+   */
+  stream: boolean;
   /** Possibly empty. */
   stop: string[];
   /** Indexes into info().lora, ascending, no zero scale; [] = the base model. */

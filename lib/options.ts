@@ -387,8 +387,11 @@ export function addSpecialOf(request: GenerateRequest): boolean {
   return ('addSpecial' in request ? request.addSpecial : undefined) ?? DEFAULTS.addSpecial;
 }
 
-/** The native generation parameters for a validated request and its rendered prompt. */
-export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number, loras: readonly LoraInfo[]): NativeGenerateParams {
+/**
+ * The native generation parameters for a validated request and its rendered prompt; `stream`:
+ * whether a consumer takes its deltas as they come (stream()) or only the result (generate()).
+ */
+export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number, loras: readonly LoraInfo[], stream: boolean): NativeGenerateParams {
   const repeatLastN = request.repeatLastN ?? DEFAULTS.repeatLastN;
   return {
     prompt,
@@ -405,6 +408,7 @@ export function nativeGenerateParams(request: GenerateRequest, prompt: string, c
     ignoreEos: request.ignoreEos ?? DEFAULTS.ignoreEos,
     tokens: request.tokens ?? DEFAULTS.tokens,
     logprobs: request.logprobs ?? DEFAULTS.logprobs,
+    stream,
     stop: request.stop ?? [],
     lora: nativeLoraSet(request.lora, loras),
   };

@@ -163,6 +163,7 @@ RequestParams ReadGenerateParams(const Napi::Object &o) {
   s.ignore_eos = Bool(o, "ignoreEos");
   p.want_tokens = Bool(o, "tokens");
   p.want_logprobs = Bool(o, "logprobs");
+  p.stream = Bool(o, "stream");
   p.stop = Strings(o, "stop");
   Objects(o, "lora", [&](const Napi::Object &l) {
     p.lora.push_back({static_cast<int32_t>(Integer(l, "index", 0)), static_cast<float>(Number(l, "scale"))});

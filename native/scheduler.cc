@@ -540,7 +540,7 @@ void Scheduler::Sample(Request &req, int32_t index) {
   const llama_vocab *vocab = model_->vocab();
   llama_token t;
   try {
-    t = llama_sampler_sample(req.sampler.get(), ctx_, index);
+    t = smolvlm::Sample(req.sampler, ctx_, index);
   } catch (const std::exception &e) {  // a grammar no token can continue: this request ends, not the batch
     Finish(req, "abort", code::INTERNAL, std::string("sampling failed: ") + e.what());
     return;

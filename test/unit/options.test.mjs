@@ -21,7 +21,7 @@ const LOAD_FIELDS = {
 const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int', promptCache: 'boolean' };
 const GENERATE_FIELDS = {
   prompt: 'string', addSpecial: 'boolean', parseSpecial: 'boolean', maxTokens: 'int', temperature: 'number', topK: 'int', topP: 'number',
-  minP: 'number', repeatPenalty: 'number', repeatLastN: 'int', seed: 'int', ignoreEos: 'boolean', tokens: 'boolean', logprobs: 'boolean', stop: 'array',
+  minP: 'number', repeatPenalty: 'number', repeatLastN: 'int', seed: 'int', ignoreEos: 'boolean', tokens: 'boolean', logprobs: 'boolean', stream: 'boolean', stop: 'array',
   lora: 'array',
 };
 const IMAGE_FIELDS = { data: 'bytes', width: 'int', height: 'int', id: 'string', longestEdge: 'int', tiling: 'boolean' };
@@ -262,12 +262,12 @@ describe('sampling checks', () => {
 
 describe('generate request -> native', () => {
   test('every field sent, with the defaults', () => {
-    const p = nativeGenerateParams({ messages: [] }, 'the prompt', 4096, []);
+    const p = nativeGenerateParams({ messages: [] }, 'the prompt', 4096, [], false);
     assertShape(p, GENERATE_FIELDS, 'params');
     const { seed, ...rest } = p;
     assert.deepEqual(rest, {
       prompt: 'the prompt', addSpecial: true, parseSpecial: true, maxTokens: 512, temperature: 0, topK: 40, topP: 0.95, minP: 0.05,
-      repeatPenalty: 1, repeatLastN: 64, ignoreEos: false, tokens: false, logprobs: false, stop: [], lora: [],
+      repeatPenalty: 1, repeatLastN: 64, ignoreEos: false, tokens: false, logprobs: false, stream: false, stop: [], lora: [],
     });
     assert.ok(seed >= 0 && seed <= 0xffffffff, 'a random uint32 seed');
   });
@@ -278,10 +278,11 @@ describe('generate request -> native', () => {
       'x',
       777,
       [],
+      true,
     );
     assert.deepEqual(p, {
       prompt: 'x', addSpecial: false, parseSpecial: true, maxTokens: 9, temperature: 0.7, topK: 5, topP: 0.5, minP: 0.1, repeatPenalty: 1.1,
-      repeatLastN: 777, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stop: ['s'], lora: [],
+      repeatLastN: 777, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stream: true, stop: ['s'], lora: [],
     });
   });
 

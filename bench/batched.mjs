@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Benchmark: continuous batching. N concurrent generate() calls (raw prompts of exactly --npp
+// tokens, --ntg generated tokens each, greedy, ignoreEos) against llama.cpp's own
+// llama-batched-bench (`-npp 16 -ntg 47,48 -npl 8`) from the same build, on the same model,
+// threads and context, interleaved in one run. Builds nothing: it needs SMOLVLM_BUILD_REFERENCE=1
+// (build/Release/llama-batched-bench).
+//   node bench/batched.mjs [--size 256m] [--npl 8] [--npp 16] [--ntg 48] [--threads 2]
+//                          [--rounds 5] [--context 4096] [--kvu] [--api generate|stream] [--json out.json]
+//
+// What is compared (batched-bench.cpp): its T_TG times --ntg steps of one token per sequence
+// (random tokens, no sampling) and S_TG = npl*ntg / T_TG. Our generation phase is the same steps
+// plus sampling, detokenizing and delivering to JS: from the first token of the last stream to
+// reach one to the last stream's end, npl*(ntg-1) tokens decoded (the first token comes with the
+// prompt). End to end, we decode npp + ntg - 1 tokens per stream, which is batched-bench's row for
+// ntg - 1: S = npl*(npp + ntg - 1) / T against the same work over our wall time from the calls
+// to the last result. llama-batched-bench's KV cache is per sequence unless --kvu; ours is
+// unified (native/options.cc): --kvu runs batched-bench the same way. --api generate (default):
+// each stream's first token is its end less its generationMs (native clocks, from the result);
+// --api stream: when its first chunk arrives.
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { backendInfo, loadModel } from '../dist/index.js';
+import { ensureFixture } from '../test/fixtures/synth.mjs';
+import { referenceTool } from '../test/helpers.mjs';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '256m' },
+    npl: { type: 'string', default: '8' },
+    npp: { type: 'string', default: '16' },
+    ntg: { type: 'string', default: '48' },
+    threads: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '5' },
+    context: { type: 'string', default: '4096' },
+    kvu: { type: 'boolean', default: false },
+    api: { type: 'string', default: 'generate' },
+    json: { type: 'string' },
+  },
+});
+if (!['generate', 'stream'].includes(values.api)) throw new Error('--api is generate or stream');
+const npl = Number(values.npl), npp = Number(values.npp), ntg = Number(values.ntg);
+const threads = Number(values.threads), rounds = Number(values.rounds), ctx = Number(values.context);
+
+const files = await ensureFixture({ size: values.size });
+const vlm = await loadModel({ model: files.model, threads, parallel: npl, contextSize: ctx });
+const bench = referenceTool('llama-batched-bench'); // after the load: same CPU variant as ours
+
+/** Prompts of exactly `npp` tokens (no BOS, as batched-bench's), random like its tokens. */
+async function prompts(n) {
+  const out = [];
+  while (out.length < n) {
+    const ids = Array.from({ length: npp }, () => 256 + Math.floor(Math.random() * 40000));
+    const text = await vlm.detokenize(ids);
+    if ((await vlm.tokenize(text, { addSpecial: false })).length === npp) out.push(text);
+  }
+  return out;
+}
+
+async function ours() {
+  const texts = await prompts(npl);
+  const t0 = performance.now();
+  const runs = await Promise.all(texts.map(async (prompt) => {
+    const request = { prompt, addSpecial: false, maxTokens: ntg, temperature: 0, ignoreEos: true };
+    if (values.api === 'generate') {
+      const r = await vlm.generate(request);
+      const done = performance.now();
+      return { first: done - r.timings.generationMs, done, r };
+    }
+    const s = vlm.stream(request);
+    let first;
+    for await (const c of s) if (first === undefined && c.text !== undefined) first = performance.now();
+    const r = await s.result;
+    return { first, done: performance.now(), r };
+  }));
+  const end = Math.max(...runs.map((x) => x.done));
+  for (const { r } of runs) {
+    if (r.usage.promptTokens !== npp || r.usage.completionTokens !== ntg) {
+      throw new Error(`expected ${npp} prompt and ${ntg} completion tokens, got ${JSON.stringify(r.usage)}`);
+    }
+  }
+  const tgStart = Math.max(...runs.map((x) => x.first));
+  return {
+    tg: (npl * (ntg - 1)) / ((end - tgStart) / 1000),
+    total: (npl * (npp + ntg - 1)) / ((end - t0) / 1000),
+    wallMs: end - t0,
+    firstSpreadMs: tgStart - Math.min(...runs.map((x) => x.first)),
+  };
+}
+
+function batchedBench() {
+  const args = ['-m', files.model, '-npp', String(npp), '-ntg', `${ntg - 1},${ntg}`, '-npl', String(npl),
+    '-t', String(threads), '-c', String(ctx), '--output-format', 'jsonl', ...(values.kvu ? ['-kvu'] : [])];
+  return new Promise((resolve, reject) => {
+    const p = spawn(bench, args);
+    let out = '', err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => {
+      const rows = (out + err).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const tg = rows.find((r) => r.tg === ntg), short = rows.find((r) => r.tg === ntg - 1);
+      if (code !== 0 || !tg || !short) return reject(new Error(`llama-batched-bench failed (${code}): ${err.slice(-2000)}`));
+      resolve({ tg: tg.speed_tg, total: short.speed, wallMs: short.t * 1000 });
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const load = () => loadavg()[0].toFixed(1);
+console.error(`model ${values.size}, ${threads} threads, ${npl} streams x (${npp} prompt + ${ntg} generated) tokens, context ${ctx}, CPU variant ${backendInfo().cpuVariant}, ${values.api}(), batched-bench KV ${values.kvu ? 'unified' : 'per sequence'}; ${rounds} rounds interleaved (load ${load()})`);
+await batchedBench(); // warm-up: page cache, first-run allocations
+await ours();
+const rows = [];
+for (let i = 0; i < rounds; i++) {
+  const loadBefore = load();
+  const b = await batchedBench();
+  const o = await ours();
+  rows.push({ round: i + 1, load: loadBefore, oursTg: +o.tg.toFixed(1), benchTg: +b.tg.toFixed(1), tgRatio: +(o.tg / b.tg).toFixed(3),
+    oursTotal: +o.total.toFixed(1), benchTotal: +b.total.toFixed(1), totalRatio: +(o.total / b.total).toFixed(3), firstSpreadMs: +o.firstSpreadMs.toFixed(1) });
+  console.error(JSON.stringify(rows.at(-1)));
+}
+await vlm.dispose();
+const summary = {
+  tgRatio: median(rows.map((r) => r.tgRatio)), totalRatio: median(rows.map((r) => r.totalRatio)),
+  oursTg: median(rows.map((r) => r.oursTg)), benchTg: median(rows.map((r) => r.benchTg)),
+};
+console.table(rows);
+console.log(`median generation-phase ratio (ours / llama-batched-bench S_TG): ${summary.tgRatio} (${summary.oursTg} vs ${summary.benchTg} tok/s); end to end, same work: ${summary.totalRatio}; load ${load()}`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), api: values.api, size: values.size, threads, npl, npp, ntg, ctx, kvu: values.kvu, rows, summary }, null, 2)}\n`);
