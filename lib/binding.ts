@@ -52,6 +52,8 @@ export interface NativeEngineOptions {
   typeV: number;
   /** Keep each slot's KV cache after a request and reuse its longest common prefix. */
   promptCache: boolean;
+  /** false: each slot owns contextSize / parallel cells (llama.cpp pads the share to 256). */
+  kvUnified: boolean;
 }
 
 export interface NativeGenerateParams {

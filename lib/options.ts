@@ -35,6 +35,7 @@ export const DEFAULTS = Object.freeze({
   warmup: true,
   imageCacheBytes: 32 * 1024 * 1024,
   promptCache: true,
+  kvUnified: true,
   // generating (SamplingOptions, RawRequest)
   maxTokens: 512,
   temperature: 0,
@@ -118,7 +119,7 @@ export const KNOWN_KEYS = Object.freeze({
   load: Object.keys({
     model: true, mmproj: true, hub: true, contextSize: true, parallel: true, batchSize: true, ubatchSize: true, threads: true, gpu: true,
     projectorOnGpu: true, flashAttention: true, kvCacheType: true, useMmap: true, useMlock: true, imageMinTokens: true, imageMaxTokens: true,
-    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, lora: true,
+    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, kvUnified: true, lora: true,
   } satisfies KeysOf<LoadModelOptions>),
   hub: Object.keys({ endpoint: true, token: true, cacheDir: true, offline: true, signal: true, onProgress: true, timeoutMs: true } satisfies KeysOf<HubOptions>),
   request: Object.keys({
@@ -188,7 +189,7 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
   checkSignal('signal', options.signal);
   checkInt('imageMinTokens', options.imageMinTokens, 1, 1 << 20);
   checkInt('imageMaxTokens', options.imageMaxTokens, 1, 1 << 20);
-  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup', 'promptCache'] as const) checkBool(k, options[k]);
+  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup', 'promptCache', 'kvUnified'] as const) checkBool(k, options[k]);
   if (options.flashAttention !== undefined && options.flashAttention !== 'auto' && typeof options.flashAttention !== 'boolean') {
     throw invalid("flashAttention must be 'auto', true or false");
   }
@@ -378,6 +379,7 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
       typeK: kv,
       typeV: kv,
       promptCache: options.promptCache ?? DEFAULTS.promptCache,
+      kvUnified: options.kvUnified ?? DEFAULTS.kvUnified,
     },
   };
 }

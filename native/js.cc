@@ -143,6 +143,7 @@ EngineOptions ReadEngineOptions(const Napi::Object &o) {
   opt.type_k = static_cast<int32_t>(Integer(o, "typeK", 0, GGML_TYPE_COUNT - 1));
   opt.type_v = static_cast<int32_t>(Integer(o, "typeV", 0, GGML_TYPE_COUNT - 1));
   opt.prompt_cache = Bool(o, "promptCache");
+  opt.kv_unified = Bool(o, "kvUnified");
   return opt;
 }
 
