@@ -110,7 +110,10 @@ function batchedBench(layout) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return +(s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2).toFixed(3);
+};
 const load = () => loadavg()[0].toFixed(1);
 console.error(`model ${values.size}, ${threads} threads, ${npl} streams x (${npp} prompt + ${ntg} generated) tokens, context ${ctx}, CPU variant ${backendInfo().cpuVariant}, ${values.api}(), KV ${layouts.join(' and ')}; ${rounds} rounds interleaved (load ${load()})`);
 for (const l of layouts) await batchedBench(l), await ours(engines[l]); // warm-up: page cache, first-run allocations

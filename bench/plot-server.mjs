@@ -10,7 +10,7 @@ const { values, positionals } = parseArgs({ allowPositionals: true, options: { o
 if (!values.out || positionals.length === 0) throw new Error('usage: node bench/plot-server.mjs results.json... --out file.svg');
 const sets = positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')));
 
-const W = 860, H = 400, panelW = 340, panelH = 250, top = 70, lefts = [70, 500];
+const W = 860, H = 410, panelW = 340, panelH = 250, top = 80, lefts = [70, 500];
 const colors = { http: '#d62728', direct: '#1f77b4' };
 const dashes = ['', '6 4', '2 3'];
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -18,7 +18,7 @@ const el = [];
 el.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`);
 el.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
 el.push(`<text x="${lefts[0]}" y="24" font-size="15" font-weight="bold">smolvlm serve (HTTP, openai client) against direct library calls</text>`);
-el.push(`<text x="${lefts[0]}" y="42" fill="#555">${esc(`streamed chat completions with one image, ${sets[0].tokens} tokens each, parallel ${sets[0].parallel}, ${sets[0].threads} threads`)}</text>`);
+el.push(`<text x="${lefts[0]}" y="42" fill="#555">${esc(`streamed chat completions with one image, ${sets[0].tokens} tokens each, parallel ${sets[0].parallel}, ${sets[0].threads} thread${sets[0].threads === 1 ? '' : 's'}`)}</text>`);
 
 const levels = [...new Set(sets.flatMap((s) => s.results.map((r) => r.concurrency)))].sort((a, b) => a - b);
 function panel(left, title, value, unit) {

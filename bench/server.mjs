@@ -6,7 +6,8 @@
 // machine's load changes hit both alike. Reports per concurrency and side: aggregate generated
 // tokens/s (tokens over the summed wall time of the rounds), p50/p99 latency and time to first
 // token over every request, errors, and RSS of the serving process (the server child for HTTP,
-// this process for direct calls): before the first round, highest, after the last. The image
+// this process for direct calls): after a warm-up request, highest, after each round and after
+// the last (flat: no growth from round to round). The image
 // cache is off on both sides, so every request encodes its image.
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
@@ -83,7 +84,8 @@ async function drive(concurrency, one, rss) {
   );
   const wall = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, await rss()) };
+  const rssEnd = await rss();
+  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd };
 }
 
 // ---- HTTP: the server in a child process ----
@@ -130,9 +132,9 @@ async function direct(start) {
 const sides = { http: { one: viaHttp, rss: childRss }, direct: { one: direct, rss: async () => process.memoryUsage.rss() } };
 
 const runs = []; // { side, concurrency, round, ...drive() }
-const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() };
 await viaHttp(performance.now()); // warm-up, one request each
 await direct(performance.now());
+const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up: buffers touched once
 console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
 for (let round = 0; round < rounds; round++) {
   for (const c of levels) {
@@ -160,7 +162,7 @@ for (const c of levels) {
       perRound: rs.map((r) => r.generated / r.wall),
       latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
       ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
-      rssMB: { start: rssStart[side] / 1e6, max: Math.max(...rs.map((r) => r.rssMax)) / 1e6, end: rssEnd[side] / 1e6 },
+      rssMB: { start: rssStart[side] / 1e6, max: Math.max(...rs.map((r) => r.rssMax)) / 1e6, end: rssEnd[side] / 1e6, perRound: rs.map((r) => r.rssEnd / 1e6) },
     });
   }
 }
