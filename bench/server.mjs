@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // Benchmark: the HTTP server (`smolvlm serve` in a child process, the official openai client,
-// streamed chat completions with a base64 image) against direct library calls (vlm.stream) at the
-// same concurrency, on the same model and settings. Reports per concurrency and side: aggregate
-// generated tokens/s, p50/p99 latency and time to first token, errors, RSS (the serving process:
-// the server child for HTTP, this process for direct calls). The image cache is off on both sides,
-// so every request encodes its image.
-//   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--tokens 48]
-//                         [--parallel 8] [--threads N] [--json out.json]
+// streamed chat completions with a base64 image) against direct library calls (vlm.stream, in this
+// process) at the same concurrency, on the same model and settings, interleaved: each round runs
+// every concurrency on both sides, the side that goes first alternating, so that a shared
+// machine's load changes hit both alike. Reports per concurrency and side: aggregate generated
+// tokens/s (tokens over the summed wall time of the rounds), p50/p99 latency and time to first
+// token over every request, errors, and RSS of the serving process (the server child for HTTP,
+// this process for direct calls): after a warm-up request, highest, after each round and after
+// the last (flat: no growth from round to round). The image
+// cache is off on both sides, so every request encodes its image.
+//   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
+//                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
+//                         [--json out.json]
+// --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
@@ -22,9 +28,11 @@ const { values } = parseArgs({
     size: { type: 'string', default: '256m' },
     concurrency: { type: 'string', default: '8,32' },
     requests: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '2' },
     tokens: { type: 'string', default: '48' },
     parallel: { type: 'string', default: '8' },
     threads: { type: 'string', default: String(availableParallelism()) },
+    detail: { type: 'string', default: 'auto' },
     json: { type: 'string' },
     child: { type: 'boolean', default: false },
   },
@@ -40,8 +48,8 @@ if (values.child) {
 }
 
 const levels = values.concurrency.split(',').map(Number);
-const requests = Number(values.requests);
-const tokens = Number(values.tokens);
+const requests = Number(values.requests), rounds = Number(values.rounds), tokens = Number(values.tokens);
+const low = values.detail === 'low';
 const PROMPT = 'Describe this image in detail.';
 const image = readFileSync(await benchPhoto('server-bench.png'));
 const dataUrl = `data:image/png;base64,${image.toString('base64')}`;
@@ -56,7 +64,6 @@ function quantile(xs, q) {
 async function drive(concurrency, one, rss) {
   const lat = [], ttft = [];
   let generated = 0, errors = 0, rssMax = 0;
-  const rssStart = await rss();
   const sampler = setInterval(async () => (rssMax = Math.max(rssMax, await rss())), 250);
   const t0 = performance.now();
   await Promise.all(
@@ -78,17 +85,7 @@ async function drive(concurrency, one, rss) {
   const wall = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const rssEnd = await rss();
-  return {
-    concurrency, requests: concurrency * requests, errors, tokensPerSecond: generated / wall,
-    latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
-    ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
-    rssMB: { start: rssStart / 1e6, max: Math.max(rssMax, rssEnd) / 1e6, end: rssEnd / 1e6 },
-  };
-}
-
-function print(side, r) {
-  const f = (x) => x.toFixed(0).padStart(6);
-  console.log(`${side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
+  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd };
 }
 
 // ---- HTTP: the server in a child process ----
@@ -110,7 +107,7 @@ const childRss = async () => {
 const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
 async function viaHttp(start) {
   const stream = await openai.chat.completions.create({
-    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl } }, { type: 'text', text: PROMPT }] }],
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl, ...(low ? { detail: 'low' } : {}) } }, { type: 'text', text: PROMPT }] }],
     max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
   });
   let ttft, n = 0;
@@ -118,36 +115,70 @@ async function viaHttp(start) {
     if (ttft === undefined && c.choices[0]?.delta?.content) ttft = performance.now() - start;
     if (c.usage) n = c.usage.completion_tokens;
   }
+  if (n !== tokens) throw new Error(`${n} tokens instead of ${tokens}`);
   return { ttft, tokens: n };
 }
-const results = [];
-for (const c of levels) {
-  const r = await drive(c, viaHttp, childRss);
-  print('http', r);
-  results.push({ side: 'http', ...r });
-}
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
 
-// ---- direct library calls, same settings ----
+// ---- direct library calls, same settings, in this process ----
 const vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
 async function direct(start) {
-  const s = vlm.stream({ messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: PROMPT }] }], maxTokens: tokens, temperature: 0, ignoreEos: true });
+  const s = vlm.stream({ messages: [{ role: 'user', content: [{ type: 'image', image, ...(low ? { tiling: false } : {}) }, { type: 'text', text: PROMPT }] }], maxTokens: tokens, temperature: 0, ignoreEos: true });
   let ttft;
   for await (const c of s) if (ttft === undefined && c.text) ttft = performance.now() - start;
-  return { ttft, tokens: (await s.result).usage.completionTokens };
+  const n = (await s.result).usage.completionTokens;
+  if (n !== tokens) throw new Error(`${n} tokens instead of ${tokens}`);
+  return { ttft, tokens: n };
 }
-for (const c of levels) {
-  const r = await drive(c, direct, async () => process.memoryUsage.rss());
-  print('direct', r);
-  results.push({ side: 'direct', ...r });
+const sides = { http: { one: viaHttp, rss: childRss }, direct: { one: direct, rss: async () => process.memoryUsage.rss() } };
+
+const runs = []; // { side, concurrency, round, ...drive() }
+await viaHttp(performance.now()); // warm-up, one request each
+await direct(performance.now());
+const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up: buffers touched once
+console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
+for (let round = 0; round < rounds; round++) {
+  for (const c of levels) {
+    const order = round % 2 === 0 ? ['http', 'direct'] : ['direct', 'http'];
+    for (const side of order) {
+      const r = await drive(c, sides[side].one, sides[side].rss);
+      runs.push({ side, concurrency: c, round, load: loadavg()[0], ...r });
+      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, ${r.errors} errors (load ${loadavg()[0].toFixed(1)})`);
+    }
+  }
 }
+const rssEnd = { http: await childRss(), direct: process.memoryUsage.rss() };
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
 await vlm.dispose();
 
-console.log('\nHTTP / direct aggregate tokens/s:');
+const results = [];
+for (const c of levels) {
+  for (const side of ['http', 'direct']) {
+    const rs = runs.filter((r) => r.side === side && r.concurrency === c);
+    const lat = rs.flatMap((r) => r.lat), ttft = rs.flatMap((r) => r.ttft);
+    results.push({
+      side, concurrency: c, requests: rs.length * c * requests, errors: rs.reduce((a, r) => a + r.errors, 0),
+      tokensPerSecond: rs.reduce((a, r) => a + r.generated, 0) / rs.reduce((a, r) => a + r.wall, 0),
+      perRound: rs.map((r) => r.generated / r.wall),
+      latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
+      ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
+      rssMB: { start: rssStart[side] / 1e6, max: Math.max(...rs.map((r) => r.rssMax)) / 1e6, end: rssEnd[side] / 1e6, perRound: rs.map((r) => r.rssEnd / 1e6) },
+    });
+  }
+}
+const f = (x) => x.toFixed(0).padStart(6);
+for (const r of results) {
+  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
+}
+console.log('\nHTTP / direct aggregate tokens/s (per round in brackets):');
+const ratios = {};
 for (const c of levels) {
   const h = results.find((r) => r.side === 'http' && r.concurrency === c);
   const d = results.find((r) => r.side === 'direct' && r.concurrency === c);
-  console.log(`  c=${c}: ${(h.tokensPerSecond / d.tokensPerSecond).toFixed(3)}x`);
+  ratios[c] = h.tokensPerSecond / d.tokensPerSecond;
+  console.log(`  c=${c}: ${ratios[c].toFixed(3)}x [${h.perRound.map((x, i) => (x / d.perRound[i]).toFixed(3)).join(', ')}]`);
 }
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ size: values.size, tokens, requests, parallel: Number(values.parallel), threads: Number(values.threads), results }, null, 2)}\n`);
+console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+if (values.json) {
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
+}

@@ -56,6 +56,8 @@ export interface NativeEngineOptions {
   typeV: number;
   /** Keep each slot's KV cache after a request and reuse its longest common prefix. */
   promptCache: boolean;
+  /** false: each slot owns contextSize / parallel cells (llama.cpp pads the share to 256). */
+  kvUnified: boolean;
 }
 
 export interface NativeGenerateParams {
@@ -75,6 +77,11 @@ export interface NativeGenerateParams {
   ignoreEos: boolean;
   tokens: boolean;
   logprobs: boolean;
+  /**
+   * true (stream()): text deltas as they come, coalesced; false (generate()): everything with the
+   * final event, so a request nobody streams costs the JS thread one call, not one per token.
+   */
+  stream: boolean;
   /** Possibly empty. */
   stop: string[];
   /** Indexes into info().lora, ascending, no zero scale; [] = the base model. */

@@ -171,7 +171,7 @@ export class SmolVLM implements AsyncDisposable {
     if (signal?.aborted) throw abortedEarly('generation aborted while its images were decoded', callSite);
     let params;
     try {
-      params = nativeGenerateParams(request, prompt, this.info.contextSize, this.info.lora);
+      params = nativeGenerateParams(request, prompt, this.info.contextSize, this.info.lora, onChunk !== undefined);
     } catch (err) {
       throw fromNative(err, callSite);
     }

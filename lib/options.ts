@@ -38,6 +38,7 @@ export const DEFAULTS = Object.freeze({
   promptCache: true,
   /** How long connecting to each `rpc` endpoint may take before the load fails (ms). */
   rpcConnectTimeoutMs: 5000,
+  kvUnified: true,
   // generating (SamplingOptions, RawRequest)
   maxTokens: 512,
   temperature: 0,
@@ -124,7 +125,7 @@ export const KNOWN_KEYS = Object.freeze({
   load: Object.keys({
     model: true, mmproj: true, hub: true, contextSize: true, parallel: true, batchSize: true, ubatchSize: true, threads: true, gpu: true,
     projectorOnGpu: true, flashAttention: true, kvCacheType: true, useMmap: true, useMlock: true, imageMinTokens: true, imageMaxTokens: true,
-    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, lora: true, rpc: true,
+    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, kvUnified: true, lora: true, rpc: true,
   } satisfies KeysOf<LoadModelOptions>),
   hub: Object.keys({ endpoint: true, token: true, cacheDir: true, offline: true, signal: true, onProgress: true, timeoutMs: true } satisfies KeysOf<HubOptions>),
   request: Object.keys({
@@ -195,7 +196,7 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
   checkSignal('signal', options.signal);
   checkInt('imageMinTokens', options.imageMinTokens, 1, 1 << 20);
   checkInt('imageMaxTokens', options.imageMaxTokens, 1, 1 << 20);
-  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup', 'promptCache'] as const) checkBool(k, options[k]);
+  for (const k of ['useMmap', 'useMlock', 'projectorOnGpu', 'warmup', 'promptCache', 'kvUnified'] as const) checkBool(k, options[k]);
   if (options.flashAttention !== undefined && options.flashAttention !== 'auto' && typeof options.flashAttention !== 'boolean') {
     throw invalid("flashAttention must be 'auto', true or false");
   }
@@ -407,6 +408,7 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
       typeK: kv,
       typeV: kv,
       promptCache: options.promptCache ?? DEFAULTS.promptCache,
+      kvUnified: options.kvUnified ?? DEFAULTS.kvUnified,
     },
   };
 }
@@ -416,8 +418,11 @@ export function addSpecialOf(request: GenerateRequest): boolean {
   return ('addSpecial' in request ? request.addSpecial : undefined) ?? DEFAULTS.addSpecial;
 }
 
-/** The native generation parameters for a validated request and its rendered prompt. */
-export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number, loras: readonly LoraInfo[]): NativeGenerateParams {
+/**
+ * The native generation parameters for a validated request and its rendered prompt; `stream`:
+ * whether a consumer takes its deltas as they come (stream()) or only the result (generate()).
+ */
+export function nativeGenerateParams(request: GenerateRequest, prompt: string, contextSize: number, loras: readonly LoraInfo[], stream: boolean): NativeGenerateParams {
   const repeatLastN = request.repeatLastN ?? DEFAULTS.repeatLastN;
   return {
     prompt,
@@ -434,6 +439,7 @@ export function nativeGenerateParams(request: GenerateRequest, prompt: string, c
     ignoreEos: request.ignoreEos ?? DEFAULTS.ignoreEos,
     tokens: request.tokens ?? DEFAULTS.tokens,
     logprobs: request.logprobs ?? DEFAULTS.logprobs,
+    stream,
     stop: request.stop ?? [],
     lora: nativeLoraSet(request.lora, loras),
   };

@@ -302,6 +302,15 @@ export interface LoadModelOptions {
    */
   promptCache?: boolean;
   /**
+   * One pool of KV cells for all `parallel` slots (true: any request may use the whole
+   * `contextSize`), or a fixed share of `contextSize / parallel` per slot (false: a longer request
+   * fails with ContextFullError, as in `llama-server --parallel N`). Per slot, attention in a step
+   * reads only each sequence's own cells, where one pool makes every sequence read past all the
+   * others' (masked out): faster with many concurrent requests, more so the longer they are.
+   * Default: DEFAULTS.kvUnified (true).
+   */
+  kvUnified?: boolean;
+  /**
    * Memory budget (bytes, or a string like `'1.5GB'`) for weights, KV cache, compute buffers and
    * projector. The largest context up to `contextSize` that fits is used (see `info.contextSize`);
    * if none does, loading fails before allocating with an `InsufficientMemoryError`.

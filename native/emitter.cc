@@ -4,8 +4,9 @@
 
 namespace smolvlm {
 
-std::shared_ptr<Emitter> Emitter::New(Napi::Env env, Napi::Function on_event) {
+std::shared_ptr<Emitter> Emitter::New(Napi::Env env, Napi::Function on_event, bool stream) {
   std::shared_ptr<Emitter> e(new Emitter());
+  e->stream_ = stream;
   e->tsfn_ = Napi::ThreadSafeFunction::New(env, on_event, "smolvlm:generate", 0, 1);
   return e;
 }
@@ -27,7 +28,7 @@ void Emitter::Delta(const std::string &text, std::optional<int32_t> token, std::
   pending_.text += text;
   if (token) pending_.tokens.push_back(*token);
   if (logprob) pending_.logprobs.push_back(*logprob);
-  if (pending_.text.empty() && pending_.tokens.empty()) return;
+  if (!stream_ || (pending_.text.empty() && pending_.tokens.empty())) return;
   const auto now = std::chrono::steady_clock::now();
   if (!sent_any_ || now - last_sent_ >= kCoalesce) {
     sent_any_ = true;
@@ -38,7 +39,7 @@ void Emitter::Delta(const std::string &text, std::optional<int32_t> token, std::
 
 void Emitter::Flush() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (finished_ || (pending_.text.empty() && pending_.tokens.empty())) return;
+  if (finished_ || !stream_ || (pending_.text.empty() && pending_.tokens.empty())) return;
   last_sent_ = std::chrono::steady_clock::now();
   ScheduleLocked();
 }

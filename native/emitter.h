@@ -14,9 +14,12 @@ namespace smolvlm {
 
 class Emitter : public RequestEvents, public std::enable_shared_from_this<Emitter> {
  public:
-  /** [sync, JS thread] Events go to `on_event` (one NativeEvent object per delivery). */
-  static std::shared_ptr<Emitter> New(Napi::Env env, Napi::Function on_event);
-  /** The first delta goes to JS at once; later ones at most every kCoalesce. */
+  /**
+   * [sync, JS thread] Events go to `on_event` (one NativeEvent object per delivery). Without
+   * `stream`, deltas are held and go with the final event: one call per request.
+   */
+  static std::shared_ptr<Emitter> New(Napi::Env env, Napi::Function on_event, bool stream);
+  /** Streaming: the first delta goes to JS at once; later ones at most every kCoalesce. */
   void Delta(const std::string &text, std::optional<int32_t> token, std::optional<float> logprob) override;
   void Flush() override;
   /** Releases the thread-safe function. */
@@ -34,6 +37,7 @@ class Emitter : public RequestEvents, public std::enable_shared_from_this<Emitte
   bool scheduled_ = false;  // a call to Deliver is queued
   bool finished_ = false;
   bool sent_any_ = false;
+  bool stream_ = true;
   std::chrono::steady_clock::time_point last_sent_{};
   std::shared_ptr<Emitter> keep_alive_;  // set while a call is queued
 };

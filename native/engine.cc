@@ -62,7 +62,7 @@ Napi::Value Engine::Generate(const Napi::CallbackInfo &info) {
   }
   req->images = js::ReadImages(env, scheduler_->model()->projector.get(), info[1].As<Napi::Array>());
   req->id = next_id_++;
-  req->events = Emitter::New(env, info[2].As<Napi::Function>());
+  req->events = Emitter::New(env, info[2].As<Napi::Function>(), req->params.stream);
   scheduler_->Submit(req);
   return Napi::Number::New(env, static_cast<double>(req->id));
 }

@@ -145,6 +145,7 @@ EngineOptions ReadEngineOptions(const Napi::Object &o) {
   opt.type_k = static_cast<int32_t>(Integer(o, "typeK", 0, GGML_TYPE_COUNT - 1));
   opt.type_v = static_cast<int32_t>(Integer(o, "typeV", 0, GGML_TYPE_COUNT - 1));
   opt.prompt_cache = Bool(o, "promptCache");
+  opt.kv_unified = Bool(o, "kvUnified");
   return opt;
 }
 
@@ -165,6 +166,7 @@ RequestParams ReadGenerateParams(const Napi::Object &o) {
   s.ignore_eos = Bool(o, "ignoreEos");
   p.want_tokens = Bool(o, "tokens");
   p.want_logprobs = Bool(o, "logprobs");
+  p.stream = Bool(o, "stream");
   p.stop = Strings(o, "stop");
   Objects(o, "lora", [&](const Napi::Object &l) {
     p.lora.push_back({static_cast<int32_t>(Integer(l, "index", 0)), static_cast<float>(Number(l, "scale"))});

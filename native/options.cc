@@ -58,7 +58,7 @@ llama_context_params ContextParams(const EngineOptions &opt) {
   cp.n_batch = opt.n_batch;
   cp.n_ubatch = std::min(opt.n_ubatch, opt.n_batch);
   cp.n_seq_max = opt.n_parallel;
-  cp.kv_unified = true;  // one pool of cells: a single request may use the whole context
+  cp.kv_unified = opt.kv_unified;  // true: one pool of cells, a single request may use the whole context
   cp.n_threads = opt.n_threads;
   cp.n_threads_batch = opt.n_threads_batch;
   cp.flash_attn_type = static_cast<llama_flash_attn_type>(opt.flash_attn);

@@ -49,6 +49,7 @@ struct EngineOptions {
   int32_t type_k = 0;       // ggml_type of the KV cache
   int32_t type_v = 0;
   bool prompt_cache = false;  // slots keep their KV cache; requests reuse the longest common prefix
+  bool kv_unified = false;    // one pool of cells for all slots; else n_ctx / n_parallel each
 };
 
 /**

@@ -29,6 +29,7 @@ struct RequestParams {
   std::vector<std::string> stop;
   bool want_tokens = false;
   bool want_logprobs = false;
+  bool stream = false;  // deltas as they come; else all of them with the final event
   LoraSet lora;  // the adapters it runs with (JS resolves the model's defaults)
 };
 
@@ -51,7 +52,7 @@ struct Request {
   std::vector<llama_token> decoded;  // generated tokens decoded into the KV cache (all but the last)
   int32_t reservation = 0;   // KV cells promised to this request
   llama_pos n_past = 0;
-  SamplerPtr sampler;
+  Sampler sampler;
   llama_token last_token = -1;
   bool prepared = false;    // tokenized (Prepare ran)
   bool generating = false;

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "llama.h"
 
@@ -24,13 +25,33 @@ struct SamplerFree {
 };
 using SamplerPtr = std::unique_ptr<llama_sampler, SamplerFree>;
 
+/** A request's sampler: llama.cpp's chain, and what Sample may take straight from the logits. */
+struct Sampler {
+  SamplerPtr chain;
+  /**
+   * The chain is greedy after nothing but ignoreEos's bans (no grammar, no penalty): Sample takes
+   * the first largest logit itself, the token llama_sampler_greedy picks, without filling and
+   * scanning an n_vocab-entry candidate array.
+   */
+  bool argmax = false;
+  int32_t n_vocab = 0;
+  std::vector<llama_token> banned;  // ascending: the end-of-generation tokens under ignoreEos
+};
+
 /**
  * [sync] The chain for `p`, in llama.cpp's usual order: the request's grammar (grammar.h; may be
  * null) first, so every later stage sees only tokens the grammar allows, then logit bias
  * (ignoreEos), repeat penalty, then greedy at temperature 0, else top-k, top-p, min-p,
  * temperature and a seeded draw. The chain owns `grammar` and advances it on every accepted token.
  */
-SamplerPtr MakeSampler(const llama_vocab *vocab, const SamplingParams &p, SamplerPtr grammar);
+Sampler MakeSampler(const llama_vocab *vocab, const SamplingParams &p, SamplerPtr grammar);
+
+/**
+ * [sync] The token for output `idx` of the last decode: the one llama_sampler_sample(chain) picks,
+ * always (greedy's ties go to the lowest id; logits it would see as NaN or all -inf go to the chain).
+ * Throws what the chain throws (a grammar no token can continue).
+ */
+llama_token Sample(Sampler &s, llama_context *ctx, int32_t idx);
 
 /** [sync] log p(t) under the softmax of `logits` (n_vocab of them). */
 float LogProb(const float *logits, int32_t n_vocab, llama_token t);

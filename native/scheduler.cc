@@ -73,6 +73,7 @@ Scheduler::Scheduler(std::shared_ptr<ModelHandle> model, EngineOptions opt, cons
   }
   AttachThreadpool(cp.n_threads);
   n_ctx_ = llama_n_ctx(ctx_);
+  n_seq_ctx_ = llama_n_ctx_seq(ctx_);  // n_ctx_ with one pool of cells, else each slot's share
   opt_.n_batch = llama_n_batch(ctx_);
   memory_ = memory::Breakdown(ctx_, model_->model);
   for (const LoraAdapter &a : model_->loras) memory_.lora += a.file.bytes;
@@ -291,8 +292,9 @@ bool Scheduler::Admit(std::shared_ptr<Request> &req) {
       if (kv_[s].cells > 0) DropCache(s);
   }
   const int32_t n_ctx = static_cast<int32_t>(n_ctx_);
-  // in 64 bits: maxTokens may be as large as INT32_MAX
-  const int32_t want = static_cast<int32_t>(std::min<int64_t>(n_ctx, static_cast<int64_t>(req->n_prompt) + req->params.max_tokens));
+  // in 64 bits: maxTokens may be as large as INT32_MAX. Per-slot cells (kvUnified false): every
+  // slot's reservation is at most its share, so the pool below always has room.
+  const int32_t want = static_cast<int32_t>(std::min<int64_t>(n_seq_ctx_, static_cast<int64_t>(req->n_prompt) + req->params.max_tokens));
   SlotCache::Match match;
   const size_t slot = ChooseSlot(*req, match);
   // Idle slots' caches hold cells too: drop them, least recently used first, while the request
@@ -369,9 +371,11 @@ void Scheduler::Prepare(Request &req) {
   // the engine's own invariants: a decode needs a token, and logits come from a text token
   if (req.n_prompt == 0) throw Error(code::INVALID_ARGUMENT, "the prompt is empty");
   if (req.prompt.segments.back().media) throw Error(code::INVALID_ARGUMENT, "the prompt must not end with an image: add text after it");
-  if (req.n_prompt >= static_cast<int32_t>(n_ctx_)) {
+  if (req.n_prompt >= static_cast<int32_t>(n_seq_ctx_)) {
     throw Error(code::CONTEXT_FULL, "the prompt is " + std::to_string(req.n_prompt) + " tokens, the context holds " +
-                                        std::to_string(n_ctx_) + ": shorten it or raise contextSize");
+                                        std::to_string(n_seq_ctx_) +
+                                        (n_seq_ctx_ < n_ctx_ ? " per slot (contextSize / parallel, kvUnified false)" : "") +
+                                        ": shorten it or raise contextSize");
   }
 }
 void Scheduler::Step() {
@@ -552,7 +556,7 @@ void Scheduler::Sample(Request &req, int32_t index) {
   const llama_vocab *vocab = model_->vocab();
   llama_token t;
   try {
-    t = llama_sampler_sample(req.sampler.get(), ctx_, index);
+    t = smolvlm::Sample(req.sampler, ctx_, index);
   } catch (const std::exception &e) {  // a grammar no token can continue: this request ends, not the batch
     Finish(req, "abort", code::INTERNAL, std::string("sampling failed: ") + e.what());
     return;

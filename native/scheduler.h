@@ -71,6 +71,7 @@ class Scheduler {
   const void *owner_;
   llama_context *ctx_ = nullptr;
   uint32_t n_ctx_ = 0;
+  uint32_t n_seq_ctx_ = 0;  // cells one sequence may hold
   memory::Report memory_;
   llama_batch batch_{};
   // A persistent ggml thread pool, as llama.cpp's own tools attach: without one, ggml creates

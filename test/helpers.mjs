@@ -38,21 +38,31 @@ let refDir;
  * very same kernels.
  */
 export function referenceCli() {
-  if (refDir) return join(refDir, 'llama-mtmd-cli');
+  return referenceTool('llama-mtmd-cli');
+}
+
+/**
+ * One of llama.cpp's tools built by SMOLVLM_BUILD_REFERENCE=1 (`llama-mtmd-cli`,
+ * `llama-batched-bench`), from the folder referenceCli describes.
+ * @param {string} name
+ */
+export function referenceTool(name) {
   const rel = backendInfo().dir; // the build the addon under test came from (SMOLVLM_BINARY or build/Release)
-  const cli = join(rel, 'llama-mtmd-cli');
-  if (!existsSync(cli)) {
-    throw new Error(`${cli} is missing: build it with SMOLVLM_BUILD_REFERENCE=1 npm run build:native (the README's test command does)`);
+  const exe = join(rel, name);
+  if (!existsSync(exe)) {
+    throw new Error(`${exe} is missing: build it with SMOLVLM_BUILD_REFERENCE=1 npm run build:native (the README's test command does)`);
   }
-  const variant = backendInfo().loaded.find((f) => f.includes('ggml-cpu'));
-  refDir = mkdtempSync(join(tmpdir(), 'smolvlm-ref-'));
-  copyFileSync(cli, join(refDir, 'llama-mtmd-cli'));
-  for (const f of readdirSync(rel)) {
-    if (/^libggml-cpu/.test(f) && f !== variant) continue;
-    if (/\.(so|dylib)$/.test(f)) symlinkSync(join(rel, f), join(refDir, f));
+  if (!refDir) {
+    const variant = backendInfo().loaded.find((f) => f.includes('ggml-cpu'));
+    refDir = mkdtempSync(join(tmpdir(), 'smolvlm-ref-'));
+    for (const f of readdirSync(rel)) {
+      if (/^libggml-cpu/.test(f) && f !== variant) continue;
+      if (/\.(so|dylib)$/.test(f)) symlinkSync(join(rel, f), join(refDir, f));
+    }
+    process.on('exit', () => rmSync(refDir, { recursive: true, force: true }));
   }
-  process.on('exit', () => rmSync(refDir, { recursive: true, force: true }));
-  return join(refDir, 'llama-mtmd-cli');
+  if (!existsSync(join(refDir, name))) copyFileSync(exe, join(refDir, name));
+  return join(refDir, name);
 }
 
 /**

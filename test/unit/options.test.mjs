@@ -18,10 +18,10 @@ const LOAD_FIELDS = {
   threads: 'int', imageMinTokens: 'int', imageMaxTokens: 'int', flashAttn: 'int', warmup: 'boolean', imageCacheBytes: 'number',
   lora: 'array', rpc: 'array', rpcTimeoutMs: 'int',
 };
-const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int', promptCache: 'boolean' };
+const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int', promptCache: 'boolean', kvUnified: 'boolean' };
 const GENERATE_FIELDS = {
   prompt: 'string', addSpecial: 'boolean', parseSpecial: 'boolean', maxTokens: 'int', temperature: 'number', topK: 'int', topP: 'number',
-  minP: 'number', repeatPenalty: 'number', repeatLastN: 'int', seed: 'int', ignoreEos: 'boolean', tokens: 'boolean', logprobs: 'boolean', stop: 'array',
+  minP: 'number', repeatPenalty: 'number', repeatLastN: 'int', seed: 'int', ignoreEos: 'boolean', tokens: 'boolean', logprobs: 'boolean', stream: 'boolean', stop: 'array',
   lora: 'array',
 };
 const IMAGE_FIELDS = { data: 'bytes', width: 'int', height: 'int', id: 'string', longestEdge: 'int', tiling: 'boolean' };
@@ -46,12 +46,12 @@ describe('DEFAULTS', () => {
         maxTokens: DEFAULTS.maxTokens, temperature: DEFAULTS.temperature, topK: DEFAULTS.topK, topP: DEFAULTS.topP, minP: DEFAULTS.minP,
         repeatPenalty: DEFAULTS.repeatPenalty, repeatLastN: DEFAULTS.repeatLastN, imageCacheBytes: DEFAULTS.imageCacheBytes,
         useMmap: DEFAULTS.useMmap, useMlock: DEFAULTS.useMlock, projectorOnGpu: DEFAULTS.projectorOnGpu, warmup: DEFAULTS.warmup,
-        flashAttention: DEFAULTS.flashAttention, kvCacheType: DEFAULTS.kvCacheType, promptCache: DEFAULTS.promptCache,
+        flashAttention: DEFAULTS.flashAttention, kvCacheType: DEFAULTS.kvCacheType, promptCache: DEFAULTS.promptCache, kvUnified: DEFAULTS.kvUnified,
       },
       {
         contextSize: 4096, parallel: 1, batchSize: 2048, ubatchSize: 512, maxTokens: 512, temperature: 0, topK: 40, topP: 0.95, minP: 0.05,
         repeatPenalty: 1, repeatLastN: 64, imageCacheBytes: 32 * MiB, useMmap: 'auto', useMlock: false, projectorOnGpu: true, warmup: true,
-        flashAttention: 'auto', kvCacheType: 'f16', promptCache: true,
+        flashAttention: 'auto', kvCacheType: 'f16', promptCache: true, kvUnified: true,
       },
     );
     assert.equal(DEFAULTS.threads, availableParallelism());
@@ -73,7 +73,7 @@ describe('load options -> native', () => {
       model: 'm.gguf', mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: true, useGpu: true, threads,
       imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB, lora: [], rpc: [], rpcTimeoutMs: 5000,
     });
-    assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1, promptCache: true });
+    assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1, promptCache: true, kvUnified: true });
   });
 
   test('every option reaches its field', () => {
@@ -81,7 +81,7 @@ describe('load options -> native', () => {
       {
         model: 'm.gguf', mmproj: 'p.gguf', contextSize: 1024, parallel: 2, batchSize: 256, ubatchSize: 128, threads: 3, projectorOnGpu: false,
         flashAttention: true, kvCacheType: 'q8_0', useMmap: false, useMlock: true, imageMinTokens: 64, imageMaxTokens: 256, warmup: false,
-        imageCache: { maxBytes: 1000 }, gpu: { layers: 5 }, promptCache: false, lora: [{ path: '/a/b.gguf', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2' }],
+        imageCache: { maxBytes: 1000 }, gpu: { layers: 5 }, promptCache: false, kvUnified: false, lora: [{ path: '/a/b.gguf', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2' }],
         rpc: ['10.0.0.2:50052', 'gpu-box:1'],
       },
       true,
@@ -92,7 +92,7 @@ describe('load options -> native', () => {
       lora: [{ path: '/a/b.gguf', id: 'b', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2', scale: 1 }],
       rpc: ['10.0.0.2:50052', 'gpu-box:1'], rpcTimeoutMs: 5000,
     });
-    assert.deepEqual(engine, { contextSize: 1024, batchSize: 256, ubatchSize: 128, parallel: 2, threads: 3, threadsBatch: 3, flashAttn: 1, typeK: 8, typeV: 8, promptCache: false });
+    assert.deepEqual(engine, { contextSize: 1024, batchSize: 256, ubatchSize: 128, parallel: 2, threads: 3, threadsBatch: 3, flashAttn: 1, typeK: 8, typeV: 8, promptCache: false, kvUnified: false });
   });
 
   test('gpu', () => {
@@ -272,12 +272,12 @@ describe('sampling checks', () => {
 
 describe('generate request -> native', () => {
   test('every field sent, with the defaults', () => {
-    const p = nativeGenerateParams({ messages: [] }, 'the prompt', 4096, []);
+    const p = nativeGenerateParams({ messages: [] }, 'the prompt', 4096, [], false);
     assertShape(p, GENERATE_FIELDS, 'params');
     const { seed, ...rest } = p;
     assert.deepEqual(rest, {
       prompt: 'the prompt', addSpecial: true, parseSpecial: true, maxTokens: 512, temperature: 0, topK: 40, topP: 0.95, minP: 0.05,
-      repeatPenalty: 1, repeatLastN: 64, ignoreEos: false, tokens: false, logprobs: false, stop: [], lora: [],
+      repeatPenalty: 1, repeatLastN: 64, ignoreEos: false, tokens: false, logprobs: false, stream: false, stop: [], lora: [],
     });
     assert.ok(seed >= 0 && seed <= 0xffffffff, 'a random uint32 seed');
   });
@@ -288,10 +288,11 @@ describe('generate request -> native', () => {
       'x',
       777,
       [],
+      true,
     );
     assert.deepEqual(p, {
       prompt: 'x', addSpecial: false, parseSpecial: true, maxTokens: 9, temperature: 0.7, topK: 5, topP: 0.5, minP: 0.1, repeatPenalty: 1.1,
-      repeatLastN: 777, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stop: ['s'], lora: [],
+      repeatLastN: 777, seed: 42, ignoreEos: true, tokens: true, logprobs: true, stream: true, stop: ['s'], lora: [],
     });
   });
 
