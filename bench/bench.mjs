@@ -1,35 +1,57 @@
 #!/usr/bin/env node
-// Benchmark: smolvlm-node against llama.cpp's own llama-mtmd-cli, same build, same machine, same
-// run, same inputs (the 256M-shape synthetic model, one 1024x768 image = 13 tiles, greedy).
-// Prints both sides and the ratios; `--json FILE` writes them.
-//   node bench/bench.mjs [--size 256m|tiny] [--tokens 64] [--threads N] [--runs 2] [--json out.json]
+// Benchmark: smolvlm-node against llama.cpp's own llama-mtmd-cli, same machine, same run, same
+// inputs (the 256M-shape synthetic model, one 1024x768 image = 13 tiles, greedy), runs
+// interleaved (ABAB...). Prints both sides and the ratios (ours / theirs); `--json FILE` writes them.
+//   node bench/bench.mjs [--size 256m|tiny] [--tokens 64] [--threads N] [--runs N] [--json out.json]
+//        [--vs-native] [--binary path/smolvlm.node ...] [--image WxH] [--no-warmup]
+// Without --vs-native the CLI is the one built beside the addon (SMOLVLM_BUILD_REFERENCE=1), given
+// only the CPU variant our loader chose: the very same kernels, so the ratio is the library's own
+// overhead; best of 2 runs kept. With --vs-native the CLI is llama.cpp built as a user builds it
+// for this machine (-march=native, OpenMP; bench/native.mjs builds it once into
+// ~/.cache/smolvlm-node/native-ref), which is what a prebuilt package competes with; medians of 5
+// runs. `--binary` (repeatable) benchmarks other builds of the addon in the same interleaved run.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { backendInfo } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
 import { referenceCli, tempDir } from '../test/helpers.mjs';
+import { nativeReference } from './native.mjs';
 
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '256m' },
     tokens: { type: 'string', default: '64' },
     threads: { type: 'string', default: String(availableParallelism()) },
-    runs: { type: 'string', default: '2' },
+    runs: { type: 'string' },
     json: { type: 'string' },
+    'vs-native': { type: 'boolean' },
+    binary: { type: 'string', multiple: true },
+    image: { type: 'string', default: '1024x768' },
+    'no-warmup': { type: 'boolean' },
   },
 });
-const tokens = Number(values.tokens), threads = Number(values.threads), runs = Number(values.runs);
+const vsNative = Boolean(values['vs-native']);
+const tokens = Number(values.tokens), threads = Number(values.threads), runs = Number(values.runs ?? (vsNative ? 5 : 2));
 const PROMPT = 'Describe this image in detail.';
 const CTX = 4096;
+const native = vsNative ? await nativeReference() : null;
+const cliPath = native ? native.cli : referenceCli();
+// ours: the addon the loader finds (build/Release), or each --binary
+const builds = (values.binary ?? [null]).map((b) => (b ? resolve(b) : null));
 
 const files = await ensureFixture({ size: values.size });
-const image = join(tempDir(), 'bench-1024x768.png');
+// the synthetic picture's size: SmolVLM's preprocessing first scales the longest side to 2048 (4
+// tiles of 512), so 1024x768 is 4x3 tiles + the overview (13) and 2048x512 is 4x1 + 1 (5, the
+// fewest; the same kernels in 40 % of the time, for a loaded machine)
+const [w, h] = values.image.split('x').map(Number);
+if (!(w > 0 && h > 0)) throw new Error(`--image ${values.image}: expected WxH, e.g. 1024x768`);
+const image = join(tempDir(), `bench-${w}x${h}.png`);
 {
-  const w = 1024, h = 768, px = Buffer.alloc(w * h * 3);
+  const px = Buffer.alloc(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
     const i = (y * w + x) * 3;
     px[i] = (x * 255) / w; px[i + 1] = (y * 255) / h; px[i + 2] = ((x ^ y) & 0xff);
@@ -44,8 +66,7 @@ const image = join(tempDir(), 'bench-1024x768.png');
  * "prompt eval" clock runs from the first prompt decode to the first sample, so it spans the
  * image encode too. Peak RSS: the kernel's high-water mark (VmHWM), sampled until exit.
  */
-function runCli() {
-  const cli = referenceCli();
+function runCli(cli) {
   const args = ['-m', files.model, '--mmproj', files.mmproj, '--image', image, '-p', PROMPT, '--temp', '0',
     '-n', String(tokens), '-t', String(threads), '-c', String(CTX), '--ignore-eos', '-v'];
   return new Promise((resolve, reject) => {
@@ -86,7 +107,7 @@ function runCli() {
 }
 
 /** One smolvlm-node run in a fresh process, so peak RSS is its own. */
-function runOurs() {
+function runOurs(binary) {
   const code = `
     import { loadModel } from './dist/index.js';
     const vlm = await loadModel({ model: ${JSON.stringify(files.model)}, mmproj: ${JSON.stringify(files.mmproj)}, threads: ${threads}, contextSize: ${CTX} });
@@ -95,7 +116,8 @@ function runOurs() {
     console.log(JSON.stringify({ ...r.timings, usage: r.usage, text: r.text.trim().slice(0, 60), maxRss: process.resourceUsage().maxRSS * 1024 }));
   `;
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname });
+    const env = binary ? { ...process.env, SMOLVLM_BINARY: binary } : process.env;
+    const p = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, env });
     let out = '', err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
@@ -116,14 +138,33 @@ function runOurs() {
   });
 }
 
-const best = (rs, key, lower) => rs.map((r) => r[key]).reduce((a, b) => (lower ? Math.min(a, b) : Math.max(a, b)));
-console.error(`model ${values.size}, ${threads} threads, ${tokens} tokens, CPU variant ${backendInfo().cpuVariant}; ${runs} runs each, interleaved, best kept`);
-const cliRuns = [], ourRuns = [];
-await runCli(); // warm the page cache
+const best = (xs, lower) => xs.reduce((a, b) => (lower ? Math.min(a, b) : Math.max(a, b)));
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const stat = (rs, key, lower) => (vsNative ? median(rs.map((r) => r[key])) : best(rs.map((r) => r[key]), lower));
+const load = () => loadavg().map((x) => +x.toFixed(2));
+const cliName = vsNative ? 'native llama-mtmd-cli' : 'llama-mtmd-cli';
+const label = (b) => (b ? b : 'build/Release');
+const started = { at: new Date().toISOString(), load: load() };
+console.error(`model ${values.size}, image ${w}x${h}, ${threads} threads, ${tokens} tokens, CPU variant ${backendInfo().cpuVariant}, CPU ${cpus()[0]?.model}; ` +
+  `${runs} runs each, interleaved, ${vsNative ? 'medians' : 'best kept'}; CLI ${cliPath}${native?.amxGuard ? ' (rebuilt without AMX: the native build died of SIGILL)' : ''}; load ${started.load.join(' ')}`);
+const cliRuns = [], ourRuns = builds.map(() => []);
+if (!values['no-warmup']) await runCli(cliPath); // warm the page cache
+const brief = (r) => `encode ${r.imageEncodeMs.toFixed(0)} ms, TTFT ${r.timeToFirstTokenMs.toFixed(0)} ms, ${r.tokensPerSecond.toFixed(1)} tok/s`;
 for (let i = 0; i < runs; i++) {
-  cliRuns.push(await runCli());
-  ourRuns.push(await runOurs());
+  cliRuns.push(await runCli(cliPath));
+  console.error(`  ${cliName}: ${brief(cliRuns.at(-1))}`);
+  for (const [j, b] of builds.entries()) {
+    ourRuns[j].push(await runOurs(b));
+    console.error(`  ${label(b)}: ${brief(ourRuns[j].at(-1))}`);
+  }
+  console.error(`run ${i + 1}/${runs} done, load ${load().join(' ')}`);
+  // what has been measured so far survives an interrupted run
+  if (values.json) writeFileSync(values.json, JSON.stringify({ started, partial: true, cliRuns, ourRuns }, null, 2));
 }
+const finished = { at: new Date().toISOString(), load: load() };
 const metrics = [
   ['imageEncodeMs', true, 'image encode (ms)'],
   ['promptEvalMs', true, 'prompt eval (ms)'],
@@ -131,12 +172,19 @@ const metrics = [
   ['timeToFirstTokenMs', true, 'time to first token (ms)'],
   ['peakRssBytes', true, 'peak RSS (bytes)'],
 ];
-const rows = metrics.map(([key, lower, label]) => {
-  const ours = best(ourRuns, key, lower), cli = best(cliRuns, key, lower);
-  return { metric: label, smolvlmNode: ours, llamaMtmdCli: cli, ratio: ours / cli };
-});
-console.table(rows.map((r) => ({ ...r, smolvlmNode: +r.smolvlmNode.toFixed(1), llamaMtmdCli: +r.llamaMtmdCli.toFixed(1), ratio: +r.ratio.toFixed(3) })));
-console.error(`same text: ${ourRuns[0].text === cliRuns[0].text.slice(0, ourRuns[0].text.length)} (${JSON.stringify(ourRuns[0].text)})`);
+const rows = builds.flatMap((b, j) => metrics.map(([key, lower, metric]) => {
+  const ours = stat(ourRuns[j], key, lower), cli = stat(cliRuns, key, lower);
+  return { metric, ...(builds.length > 1 ? { build: label(b) } : {}), smolvlmNode: ours, [cliName]: cli, ratio: ours / cli };
+}));
+console.table(rows.map((r) => ({ ...r, smolvlmNode: +r.smolvlmNode.toFixed(1), [cliName]: +r[cliName].toFixed(1), ratio: +r.ratio.toFixed(3) })));
+for (const [j, b] of builds.entries()) {
+  const t = ourRuns[j][0].text;
+  console.error(`${label(b)}: same text as the CLI: ${t === cliRuns[0].text.slice(0, t.length)} (${JSON.stringify(t)})`);
+}
+console.error(`load (1, 5, 15 min): ${started.load.join(' ')} at start, ${finished.load.join(' ')} at the end`);
 if (values.json) {
-  writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), size: values.size, threads, tokens, cpuVariant: backendInfo().cpuVariant, rows, cliRuns, ourRuns }, null, 2));
+  writeFileSync(values.json, JSON.stringify({
+    started, finished, size: values.size, image: `${w}x${h}`, threads, tokens, runs, stat: vsNative ? 'median' : 'best', cpu: cpus()[0]?.model,
+    cpuVariant: backendInfo().cpuVariant, cli: cliPath, native, builds: builds.map(label), rows, cliRuns, ourRuns,
+  }, null, 2));
 }

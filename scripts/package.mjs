@@ -105,7 +105,7 @@ const files = readdirSync(binDir).filter((f) => {
   return lib.test(f) && /^(lib)?(ggml|llama|mtmd)/.test(f) && !/llama-common|^(lib)?common/.test(f) && !gpuModule.test(f);
 });
 if (gpu && files.length === 0) fail(`${binDir} has no ggml-${gpu} module (was it built with --${gpu}?)`);
-const runtime = gpu === 'cuda' ? cudaRuntime(join(binDir, files[0])) : [];
+const runtime = gpu === 'cuda' ? cudaRuntime(join(binDir, files[0])) : gpu ? [] : openmpRuntime(files.map((f) => join(binDir, f)));
 
 const stage = join(outDir, 'stage', name.split('/')[1]);
 rmSync(stage, { recursive: true, force: true });
@@ -146,7 +146,9 @@ writeFileSync(join(stage, 'README.md'), [
       'llama.cpp/ggml and every CPU variant (the best one this CPU and OS support is chosen at run time). ' +
       'smolvlm-node installs it as an optional dependency; do not depend on it directly.',
   ...(needs.glibc ? ['', `Needs glibc >= ${needs.glibc}${needs.glibcxx ? ` and libstdc++ with GLIBCXX_${needs.glibcxx}` : ''}.`] : []),
-  ...(runtime.length ? ['', `Includes NVIDIA's CUDA runtime libraries (${runtime.map((r) => r.name).join(', ')}), redistributed under the CUDA EULA.`] : []),
+  ...(runtime.length && gpu ? ['', `Includes NVIDIA's CUDA runtime libraries (${runtime.map((r) => r.name).join(', ')}), redistributed under the CUDA EULA.`] : []),
+  ...(runtime.length && !gpu ? ['', `Includes the OpenMP runtime ggml's CPU backend runs its threads on (${runtime.map((r) => r.name).join(', ')}): ` +
+    (process.platform === 'win32' ? "Microsoft's, redistributable with Visual C++." : "GCC's libgomp, under the GPL-3.0 with the GCC Runtime Library Exception.")] : []),
   '',
 ].join('\n'));
 const llamaLicense = join(root, 'deps', 'llama.cpp', 'LICENSE');
@@ -224,6 +226,37 @@ function glibcBaseline(dir) {
     }
   }
   return max;
+}
+
+/**
+ * The OpenMP runtime the CPU variants link (GGML_OPENMP, CMakeLists.txt), copied beside them: their
+ * RUNPATH is $ORIGIN, so the package works where the system has none (slim images, Alpine without
+ * libgomp). Linux: libgomp.so.1 (or LLVM's libomp.so) named in a library's NEEDED entries, found
+ * through the compiler (the cross compiler for --cross). Windows: vcomp140.dll from the Visual C++
+ * redistributable folder (VCToolsRedistDir, set by the developer prompt). macOS: Apple's clang has
+ * no OpenMP, so ggml keeps its own thread pool there and nothing is copied.
+ */
+function openmpRuntime(paths) {
+  if (process.platform === 'win32') {
+    const redist = process.env.VCToolsRedistDir;
+    if (!redist) return [];
+    const archDir = join(redist, process.arch === 'arm64' ? 'arm64' : 'x64');
+    const omp = existsSync(archDir) ? readdirSync(archDir).find((d) => /^Microsoft\.VC\d+\.OpenMP$/.test(d)) : undefined;
+    const dll = omp && join(archDir, omp, 'vcomp140.dll');
+    return dll && existsSync(dll) ? [{ name: 'vcomp140.dll', path: dll }] : [];
+  }
+  if (process.platform !== 'linux' && !triple) return [];
+  const needed = new Set();
+  for (const p of paths) {
+    if (!/\.(so|node)$/.test(p)) continue;
+    const text = execFileSync(tool('readelf'), ['-d', p], { encoding: 'utf8' });
+    for (const [, so] of text.matchAll(/\(NEEDED\)\s+Shared library: \[(lib(?:gomp|omp|iomp5)\.so[.\d]*)\]/g)) needed.add(so);
+  }
+  return [...needed].map((so) => {
+    const found = execFileSync(tool('gcc'), [`-print-file-name=${so}`], { encoding: 'utf8' }).trim();
+    if (!found.startsWith('/') || !existsSync(found)) fail(`the CPU backend needs ${so}, which ${tool('gcc')} does not find`);
+    return { name: so, path: found };
+  });
 }
 
 /** The CUDA runtime libraries the cuda module links (copied beside it: the module's RPATH is $ORIGIN). */

@@ -151,6 +151,19 @@ test('chat: two turns about one image encode it once', async () => {
   assert.equal(m[1], /image encodes: (\d+)/.exec(one.stderr)?.[1], 'two turns encode what one turn does');
 });
 
+test('--help lists every command, build included; build --help is the source build\'s own', async () => {
+  const help = await smolvlm(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  for (const c of ['describe', 'chat', 'pull', 'models', 'rm', 'info', 'bench', 'eval', 'serve', 'build']) {
+    assert.match(help.stdout, new RegExp(`^  ${c}\\b`, 'm'), `${c} listed`);
+  }
+  const build = await smolvlm(['build', '--help']);
+  assert.equal(build.code, 0, build.stderr);
+  assert.match(build.stdout, /^Usage: smolvlm build .*--portable/s);
+  const viaHelp = await smolvlm(['help', 'build']);
+  assert.match(viaHelp.stdout, /--cuda.*--portable/s);
+});
+
 test('exit codes: usage 2, missing model 3, bad image 4, memory 5', async () => {
   assert.equal((await smolvlm(['describe'])).code, 2);
   assert.equal((await smolvlm(['describe', images.square, '--max-tokens', 'lots'])).code, 2);

@@ -1,9 +1,10 @@
 /**
- * The `smolvlm` command: describe, chat, pull, models, rm, info, bench, eval, serve (one file each here).
+ * The `smolvlm` command: describe, chat, pull, models, rm, info, bench, eval, serve, build (one file each here).
  * Exit codes: 0 success, 1 other failure, 2 usage, 3 model missing, 4 bad image, 5 out of memory.
  */
 import { Command, CommanderError } from 'commander';
 import { register as bench } from './bench.js';
+import { register as build } from './build.js';
 import { register as chat } from './chat.js';
 import { EXIT, UsageError } from './common.js';
 import { register as describe } from './describe.js';
@@ -33,7 +34,7 @@ export function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
-  for (const register of [describe, chat, pull, models, rm, info, bench, evaluate, serve]) register(p);
+  for (const register of [describe, chat, pull, models, rm, info, bench, evaluate, serve, build]) register(p);
   return p;
 }
 
