@@ -36,6 +36,10 @@ export interface NativeLoadOptions {
   imageCacheBytes: number;
   /** Absolute paths, unique ids. */
   lora: { path: string; id: string; scale: number }[];
+  /** rpc-server endpoints, 'host:port', checked (lib/rpc.ts); [] for none. */
+  rpc: string[];
+  /** >= 1: the bound of each endpoint's TCP connect. */
+  rpcTimeoutMs: number;
 }
 
 export interface NativeEngineOptions {
@@ -138,6 +142,8 @@ export interface NativeModel {
   applyTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template?: string): string;
   createEngine(options: NativeEngineOptions): Promise<NativeEngine>;
   countTokens(prompt: string, images: NativeImage[], addSpecial: boolean): Promise<{ total: number; image: number }>;
+  /** The prompt as the engine evaluates it: text token ids, -1 at each image embedding position. */
+  promptTokens(prompt: string, images: NativeImage[], addSpecial: boolean): Promise<Int32Array>;
   /** A JSON Schema as JSON text ('' = none: then `gbnf`) -> its grammar, checked; rejects with ERR_INVALID_ARGUMENT. */
   compileGrammar(jsonSchema: string, gbnf: string): Promise<NativeGrammar>;
   imageCache(): ImageCacheStats;

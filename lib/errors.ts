@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_IMAGE_INVALID'
   | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_RPC_UNAVAILABLE'
   | 'ERR_INSUFFICIENT_MEMORY'
   | 'ERR_NATIVE_LOAD'
   | 'ERR_TOOL_MISSING'
@@ -61,6 +62,12 @@ export class InsufficientMemoryError extends SmolVLMError {
   required?: number;
   limit?: number;
 }
+/**
+ * An rpc-server (`loadModel({ rpc })`) cannot be reached at load (`ERR_RPC_UNAVAILABLE`, naming the
+ * endpoint), or its connection was lost: then every request that needs it fails with the same code
+ * and the model must be disposed and loaded again (the process and other models are unaffected).
+ */
+export class RemoteDeviceError extends SmolVLMError {}
 /** The native addon could not be loaded. */
 export class NativeLoadError extends SmolVLMError {}
 /**
@@ -83,6 +90,7 @@ const classes: Record<ErrorCode, new (code: ErrorCode, message: string, options?
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
   ERR_IMAGE_INVALID: ImageError,
   ERR_OUT_OF_MEMORY: SmolVLMError,
+  ERR_RPC_UNAVAILABLE: RemoteDeviceError,
   ERR_INSUFFICIENT_MEMORY: InsufficientMemoryError,
   ERR_NATIVE_LOAD: NativeLoadError,
   ERR_TOOL_MISSING: ImageError,

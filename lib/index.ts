@@ -46,14 +46,15 @@ export {
   InsufficientMemoryError,
   ImageError,
   NativeLoadError,
+  RemoteDeviceError,
   DownloadError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { backendInfo, setLogLevel } from './system.js';
 export { KNOWN_MODELS, DEFAULT_MODEL, findKnownModel } from './registry.js';
 export { pullModel, listCached, removeCached, hubCacheDir } from './hub/index.js';
-export { evaluate, score, KNOWN_DATASETS, fetchDataset } from './eval/index.js';
-export type { EvaluateOptions, EvaluateResult, EvalRow, ScoreOptions, ScoreResult, DatasetSpec, DownloadFn, Scores, ScoreTable } from './eval/index.js';
+export { evaluate, score, EVAL_DEFAULTS, KNOWN_DATASETS, fetchDataset } from './eval/index.js';
+export type { EvaluateOptions, EvaluateResult, EvalRow, ScoreOptions, ScoreResult, DatasetSpec, DatasetDownloadOptions, DownloadFn, Scores, ScoreTable } from './eval/index.js';
 export { createServer, smolvlmPlugin } from './server/lazy.js';
 export type { CreateServerOptions, ServerOptions, ServerStatus, SmolVLMPluginOptions } from './server/index.js';
 export type { RemotePolicy } from './net/index.js';

@@ -7,7 +7,7 @@
  */
 import type { NativeAddon, NativeEngine, NativeEngineOptions, NativeLoadOptions, NativeModel } from './binding.js';
 import { native } from './binding.js';
-import { abortError, fromNative } from './errors.js';
+import { abortError, fromNative, invalid } from './errors.js';
 import { GPU_RESERVE, isGpu, placement, planLoad, type GpuBudget } from './fit.js';
 import { parseBytes, withTotals } from './memory.js';
 import { SmolVLM } from './model.js';
@@ -83,6 +83,9 @@ export async function loadModel(input: LoadModelOptions): Promise<SmolVLM> {
 export async function estimateMemory(input: LoadModelOptions): Promise<LoadEstimate> {
   const callSite = new Error();
   const options = checked(input, 'estimateMemory', callSite);
+  if (options.rpc !== undefined && options.rpc.length > 0) {
+    throw fromNative(invalid('estimateMemory does not take rpc: its dry run sees only this machine\'s devices'), callSite);
+  }
   const addon = native();
   const { load, engine, estimate } = await prepareLoad(options, 'estimateMemory', addon, callSite);
   try {
@@ -110,7 +113,8 @@ async function prepareLoad(options: LoadModelOptions, fn: string, addon: NativeA
     const { load, engine } = nativeOptions({ ...options, ...files }, gpuPresent);
     const requestedContext = engine.contextSize;
     const gpu = options.gpu ?? DEFAULTS.gpu;
-    const gpuFit: GpuBudget | undefined = !gpuPresent
+    // with rpc-servers llama.cpp splits the layers over the remote and local devices itself
+    const gpuFit: GpuBudget | undefined = !gpuPresent || load.rpc.length > 0
       ? undefined
       : gpu === 'auto'
         ? { reserve: GPU_RESERVE }

@@ -219,6 +219,30 @@ export class SmolVLM implements AsyncDisposable {
   }
 
   /**
+   * The request's prompt as the model evaluates it, without generating: the chat template
+   * rendered, each image laid out as SmolVLM's processor lays it out (tiles, row markers, the
+   * overview) and tokenized. Text positions hold token ids (render them with
+   * {@link SmolVLM.detokenize}); each position an image embedding takes holds `-1`, where Hugging
+   * Face's `input_ids` hold the `<image>` token.
+   */
+  async promptTokens(input: GenerateRequest): Promise<number[]> {
+    const callSite = new Error();
+    this.#live();
+    let request: GenerateRequest;
+    try {
+      request = checkedRequest(input, 'promptTokens');
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+    const { prompt, images } = await this.#prepare(request, callSite);
+    try {
+      return Array.from(await this.#track(this.#model.promptTokens(prompt, images, addSpecialOf(request))));
+    } catch (err) {
+      throw fromNative(err, callSite);
+    }
+  }
+
+  /**
    * Releases the engine and the model. Generations in flight end with a {@link DisposedError};
    * resolves once every native resource is freed. Idempotent.
    */

@@ -9,6 +9,7 @@ import type { NativeEngineOptions, NativeGenerateParams, NativeImage, NativeLoad
 import { invalid } from './errors.js';
 import { checkedObject } from './keys.js';
 import { nativeLoraOptions, nativeLoraSet, validateLoraSelection } from './lora.js';
+import { nativeRpcEndpoints } from './rpc.js';
 import { parseBytes } from './memory.js';
 import type {
   ChatRequest, GenerateRequest, HubOptions, ImageOptions, ImagePart, ImageResolution, KvCacheType, LoadModelOptions, LoraInfo, RawRequest, TextPart, VideoPart,
@@ -35,6 +36,8 @@ export const DEFAULTS = Object.freeze({
   warmup: true,
   imageCacheBytes: 32 * 1024 * 1024,
   promptCache: true,
+  /** How long connecting to each `rpc` endpoint may take before the load fails (ms). */
+  rpcConnectTimeoutMs: 5000,
   // generating (SamplingOptions, RawRequest)
   maxTokens: 512,
   temperature: 0,
@@ -118,7 +121,7 @@ export const KNOWN_KEYS = Object.freeze({
   load: Object.keys({
     model: true, mmproj: true, hub: true, contextSize: true, parallel: true, batchSize: true, ubatchSize: true, threads: true, gpu: true,
     projectorOnGpu: true, flashAttention: true, kvCacheType: true, useMmap: true, useMlock: true, imageMinTokens: true, imageMaxTokens: true,
-    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, lora: true,
+    warmup: true, imageCache: true, memoryLimit: true, onProgress: true, signal: true, promptCache: true, lora: true, rpc: true,
   } satisfies KeysOf<LoadModelOptions>),
   hub: Object.keys({ endpoint: true, token: true, cacheDir: true, offline: true, signal: true, onProgress: true, timeoutMs: true } satisfies KeysOf<HubOptions>),
   request: Object.keys({
@@ -218,6 +221,9 @@ export function validateLoadOptions(options: LoadModelOptions, fn: string): void
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
   nativeLoraOptions(options.lora);
+  if (nativeRpcEndpoints(options.rpc).length > 0 && options.memoryLimit !== undefined) {
+    throw invalid('memoryLimit cannot be combined with rpc: the memory fit sees only this machine\'s devices');
+  }
 }
 
 /**
@@ -341,8 +347,12 @@ export function validateResolution(where: string, { longestEdge, tiling }: Image
 /** The native load and engine options for validated `options` whose model reference is resolved to files. */
 export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): { load: NativeLoadOptions; engine: NativeEngineOptions } {
   const gpu = options.gpu ?? DEFAULTS.gpu;
+  const rpc = nativeRpcEndpoints(options.rpc);
+  // with rpc-servers every layer is offloaded (to them, then any local GPU) unless `gpu.layers` says how many
   const gpuLayers =
-    typeof gpu === 'object' ? ('layers' in gpu ? gpu.layers : NATIVE.allLayers) : gpu === true || (gpu === 'auto' && gpuPresent) ? NATIVE.allLayers : 0;
+    typeof gpu === 'object'
+      ? 'layers' in gpu ? gpu.layers : NATIVE.allLayers
+      : gpu === true || rpc.length > 0 || (gpu === 'auto' && gpuPresent) ? NATIVE.allLayers : 0;
   const threads = options.threads ?? DEFAULTS.threads;
   const flash = options.flashAttention ?? DEFAULTS.flashAttention;
   const kvType = options.kvCacheType ?? DEFAULTS.kvCacheType;
@@ -366,6 +376,8 @@ export function nativeOptions(options: LoadModelOptions, gpuPresent: boolean): {
       warmup: options.warmup ?? DEFAULTS.warmup,
       imageCacheBytes: options.imageCache === false ? 0 : options.imageCache?.maxBytes ?? DEFAULTS.imageCacheBytes,
       lora: nativeLoraOptions(options.lora),
+      rpc,
+      rpcTimeoutMs: DEFAULTS.rpcConnectTimeoutMs,
     },
     engine: {
       contextSize: options.contextSize ?? DEFAULTS.contextSize,

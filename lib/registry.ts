@@ -7,14 +7,28 @@ import { invalid } from './errors.js';
 import { parseRepoRef, pullModel } from './hub/index.js';
 import type { HubOptions, KnownModel } from './types.js';
 
-/** The SmolVLM family as llama.cpp supports it (ggml-org's GGUF conversions). */
+/**
+ * The prompt layouts the test fixtures have (test/unit/registry.test.mjs checks each against
+ * test/fixtures/synth.mjs): what a model's vocabulary makes of the image markers, and its tiling.
+ */
+const LAYOUT_256M = '49280-token vocabulary, <global-img> and <row_R_col_C> are tokens; 512-pixel tiles, 16-pixel patches, scale factor 4: 64 tokens per tile';
+const LAYOUT_2_2B = '49155-token vocabulary, <global-img> and <row_R_col_C> are text; 384-pixel tiles, 14-pixel patches, scale factor 3: 81 tokens per tile';
+
+/**
+ * The SmolVLM family as llama.cpp supports it (ggml-org's GGUF conversions). `verified` names the
+ * fixture whose layout is the model's: SmolVLM-500M-Instruct has the 256M's vocabulary and vision
+ * tower (only its text model is wider). The '256m' fixture is the 256M's exact shape, compared
+ * with llama-mtmd-cli in the slow suite (SMOLVLM_SLOW_TESTS=1); every run checks its vocabulary's
+ * prompt layout on 'tiny' (same vocabulary, 128-pixel tiles) and SmolVLM-Instruct's on
+ * 'tiny-2.2b' (test/instruct.test.mjs). The SmolVLM2 models' layouts are not confirmed here.
+ */
 export const KNOWN_MODELS: readonly KnownModel[] = Object.freeze([
-  { name: 'SmolVLM-256M-Instruct', repo: 'ggml-org/SmolVLM-256M-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '256M', description: 'Smallest SmolVLM; under 1 GB for one image.' },
-  { name: 'SmolVLM-500M-Instruct', repo: 'ggml-org/SmolVLM-500M-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '500M', description: 'Better answers at about twice the 256M cost.' },
-  { name: 'SmolVLM-Instruct', repo: 'ggml-org/SmolVLM-Instruct-GGUF', quant: 'Q4_K_M', quants: ['Q4_K_M', 'Q8_0', 'F16'], parameters: '2.2B', description: 'The original 2.2B SmolVLM.' },
-  { name: 'SmolVLM2-2.2B-Instruct', repo: 'ggml-org/SmolVLM2-2.2B-Instruct-GGUF', quant: 'Q4_K_M', quants: ['Q4_K_M', 'Q8_0', 'F16'], parameters: '2.2B', description: 'SmolVLM2, images and video.' },
-  { name: 'SmolVLM2-500M-Video-Instruct', repo: 'ggml-org/SmolVLM2-500M-Video-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '500M', description: 'SmolVLM2 tuned for video.' },
-  { name: 'SmolVLM2-256M-Video-Instruct', repo: 'ggml-org/SmolVLM2-256M-Video-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '256M', description: 'Smallest SmolVLM2, tuned for video.' },
+  { name: 'SmolVLM-256M-Instruct', repo: 'ggml-org/SmolVLM-256M-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '256M', description: 'Smallest SmolVLM; under 1 GB for one image.', verified: { fixture: '256m', layout: LAYOUT_256M } },
+  { name: 'SmolVLM-500M-Instruct', repo: 'ggml-org/SmolVLM-500M-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '500M', description: 'Better answers at about twice the 256M cost.', verified: { fixture: '256m', layout: LAYOUT_256M } },
+  { name: 'SmolVLM-Instruct', repo: 'ggml-org/SmolVLM-Instruct-GGUF', quant: 'Q4_K_M', quants: ['Q4_K_M', 'Q8_0', 'F16'], parameters: '2.2B', description: 'The original 2.2B SmolVLM.', verified: { fixture: 'tiny-2.2b', layout: LAYOUT_2_2B } },
+  { name: 'SmolVLM2-2.2B-Instruct', repo: 'ggml-org/SmolVLM2-2.2B-Instruct-GGUF', quant: 'Q4_K_M', quants: ['Q4_K_M', 'Q8_0', 'F16'], parameters: '2.2B', description: 'SmolVLM2, images and video.', verified: null },
+  { name: 'SmolVLM2-500M-Video-Instruct', repo: 'ggml-org/SmolVLM2-500M-Video-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '500M', description: 'SmolVLM2 tuned for video.', verified: null },
+  { name: 'SmolVLM2-256M-Video-Instruct', repo: 'ggml-org/SmolVLM2-256M-Video-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '256M', description: 'Smallest SmolVLM2, tuned for video.', verified: null },
 ]);
 
 export const DEFAULT_MODEL = 'SmolVLM-256M-Instruct';

@@ -128,6 +128,10 @@ export interface DownloadProgress {
   file: string;
   /** Bytes of the file on disk so far (a resumed download starts above 0). */
   downloaded: number;
+  /**
+   * The file's size; 0 while it is not known (a dataset, whose source lists no size, that another
+   * process is downloading: the last event, when it is complete, has it).
+   */
   total: number;
 }
 
@@ -185,6 +189,14 @@ export interface KnownModel {
   quants: string[];
   parameters: string;
   description: string;
+  /**
+   * What the test suite runs this model's prompt layout on: `fixture` is the synthetic model
+   * (test/fixtures/synth.mjs `SHAPES`) that has the model's vocabulary and image tiling, `layout`
+   * says what that is (whether `<global-img>` / `<row_R_col_C>` are tokens or text, tile and patch
+   * size, scale factor, tokens per tile). `null`: no fixture has this model's layout, so it is
+   * listed but not verified.
+   */
+  verified: { fixture: string; layout: string } | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +282,17 @@ export interface LoadModelOptions {
    * the request). A file that is not an adapter for this model is a `ModelLoadError`.
    */
   lora?: LoraOptions[];
+  /**
+   * rpc-servers (llama.cpp's `rpc-server`, built from the same llama.cpp source) that hold the
+   * model's layers, as `'host:port'`: its layers go to their devices (then to local GPUs, unless
+   * `gpu: false`; the CPU keeps the rest), as llama.cpp's `--rpc` does. All layers are offloaded
+   * unless `gpu: { layers }` says how many. Each server is reached within
+   * DEFAULTS.rpcConnectTimeoutMs (5 s) or the load fails with `ERR_RPC_UNAVAILABLE`; a server lost
+   * later fails the requests that need it with the same code, and the model must be loaded again.
+   * The RPC protocol has no authentication or encryption: run rpc-servers on private networks only
+   * (docs/rpc.md). Not with `memoryLimit` (the fit sees this machine only).
+   */
+  rpc?: string[];
   /** Called with load progress in [0, 1]. */
   onProgress?: (progress: number) => void;
   /** Aborts the load; the promise rejects with an `AbortError`. */

@@ -19,6 +19,7 @@ inline constexpr const char *DISPOSED = "ERR_DISPOSED";
 inline constexpr const char *INVALID_ARGUMENT = "ERR_INVALID_ARGUMENT";
 inline constexpr const char *IMAGE_INVALID = "ERR_IMAGE_INVALID";
 inline constexpr const char *OUT_OF_MEMORY = "ERR_OUT_OF_MEMORY";
+inline constexpr const char *RPC_UNAVAILABLE = "ERR_RPC_UNAVAILABLE";      // an rpc-server cannot be reached, or was lost
 inline constexpr const char *INTERNAL = "ERR_INTERNAL";                    // our bug (e.g. a malformed native option)
 }  // namespace code
 

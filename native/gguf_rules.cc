@@ -222,8 +222,11 @@ void CheckProjectorRules(const GgufView &f, const TextModelFacts &text) {
   const int64_t image_size = k.U32(v + "image_size", true);
   const int64_t patch = k.U32(v + "patch_size", true);
   k.Positive(v + "patch_size", patch);
-  if (image_size < patch || image_size % patch != 0) {
-    k.Fail("key " + v + "image_size is " + std::to_string(image_size) + ", expected a positive multiple of patch_size " + std::to_string(patch));
+  // Not necessarily a multiple: clip.cpp counts image_size / patch_size patches per side (integer
+  // division; the patch convolution drops the remainder), as SmolVLM-Instruct's 384-pixel tiles of
+  // 14-pixel patches (27 x 27) need.
+  if (image_size < patch) {
+    k.Fail("key " + v + "image_size is " + std::to_string(image_size) + ", expected at least patch_size " + std::to_string(patch));
   }
   const int64_t side = image_size / patch;
   const int64_t scale = k.U32(v + "projector.scale_factor", true);

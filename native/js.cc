@@ -128,6 +128,8 @@ LoadOptions ReadLoadOptions(const Napi::Object &o) {
   Objects(o, "lora", [&](const Napi::Object &l) {
     opt.lora.push_back({String(l, "path"), String(l, "id"), static_cast<float>(Number(l, "scale"))});
   });
+  opt.rpc = Strings(o, "rpc");
+  opt.rpc_timeout_ms = static_cast<int32_t>(Integer(o, "rpcTimeoutMs", 1, 0x7fffffff));
   return opt;
 }
 

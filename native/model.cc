@@ -3,6 +3,7 @@
 #include "errors.h"
 #include "gguf_check.h"
 #include "log.h"
+#include "rpc.h"
 
 namespace smolvlm {
 namespace {
@@ -36,17 +37,23 @@ std::shared_ptr<ModelHandle> LoadModel(const LoadOptions &opt, LoadProgress &pro
   ProgressScale scale{progress};
   scale.scale = model_bytes + proj_bytes > 0 ? static_cast<float>(model_bytes) / static_cast<float>(model_bytes + proj_bytes) : 1.f;
 
-  llama_model_params mp = ModelParams(opt);
+  // remote devices after the file checks (a bad file fails without touching the network)
+  const std::vector<ggml_backend_dev_t> remote = rpc::Connect(opt.rpc, opt.rpc_timeout_ms);
+  h->rpc = opt.rpc;
+  std::vector<ggml_backend_dev_t> devices;
+  llama_model_params mp = ModelParams(opt, remote, &devices);
   mp.progress_callback = ProgressScale::Callback;
   mp.progress_callback_user_data = &scale;
   log::ClearLastError();
   h->model = llama_model_load_from_file(opt.model_path.c_str(), mp);
   if (!h->model) {
     if (progress.abort->load()) throw Error(code::ABORTED, "model load aborted");
+    rpc::Check(h->rpc, "while loading the weights");
     std::string why = log::LastError();
     throw Error(code::MODEL_INVALID, "failed to load model " + opt.model_path + (why.empty() ? "" : ": " + why));
   }
 
+  rpc::Check(h->rpc, "while loading the weights");
   LoadLoras(h->model, h->loras);
   if (progress.abort->load()) throw Error(code::ABORTED, "model load aborted");
 

@@ -31,6 +31,7 @@ struct ModelHandle {
   // imageCache()/configureImageCache() answer alike for every model.
   ImageCache image_cache{0};
   std::vector<LoraAdapter> loras;  // loaded with the model, in the order asked; freed with it
+  std::vector<std::string> rpc;    // the rpc-servers holding some of its layers (rpc.h)
   ~ModelHandle();  // [blocking] frees device buffers: dropped off the JS thread (Model::Dispose)
   const llama_vocab *vocab() const { return llama_model_get_vocab(model); }
 };
@@ -44,7 +45,7 @@ struct LoadProgress {
 /**
  * [blocking] Checks the files, loads the model, its LoRA adapters and its projector, reads the metadata. Throws
  * Error: the file checks' codes (gguf_check.h), ERR_MODEL_INVALID (also for a bad LoRA adapter), ERR_PROJECTOR_MISMATCH,
- * ERR_ABORTED.
+ * ERR_ABORTED, ERR_RPC_UNAVAILABLE (an rpc-server cannot be reached, or is lost during the load).
  */
 std::shared_ptr<ModelHandle> LoadModel(const LoadOptions &opt, LoadProgress &progress);
 

@@ -41,6 +41,7 @@ Napi::Function Model::Init(Napi::Env env) {
                          InstanceMethod<&Model::ApplyTemplate>("applyTemplate"),
                          InstanceMethod<&Model::CreateEngine>("createEngine"),
                          InstanceMethod<&Model::CountTokens>("countTokens"),
+                         InstanceMethod<&Model::PromptTokens>("promptTokens"),
                          InstanceMethod<&Model::CompileGrammar>("compileGrammar"),
                          InstanceMethod<&Model::ImageCacheStats>("imageCache"),
                          InstanceMethod<&Model::ProjectorMemory>("projectorMemory"),
@@ -143,6 +144,22 @@ Napi::Value Model::CountTokens(const Napi::CallbackInfo &info) {
         *counts = {p.n_tokens, p.n_image_tokens};
       },
       [counts](Napi::Env env) -> Napi::Value { return js::TokenCount(env, counts->first, counts->second); });
+}
+
+Napi::Value Model::PromptTokens(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto h = Live(env);
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) js::ThrowInvalid(env, "promptTokens(prompt, images) expected");
+  auto images = std::make_shared<std::vector<Image>>(js::ReadImages(env, h->projector.get(), info[1].As<Napi::Array>()));
+  const bool add_special = js::BoolArg(info, 2, "addSpecial");
+  auto prompt = std::make_shared<std::string>(info[0].As<Napi::String>().Utf8Value());
+  auto tokens = std::make_shared<std::vector<llama_token>>();
+  return RunOnPool(
+      env, "smolvlm:promptTokens",
+      [h, prompt, images, add_special, tokens] {
+        *tokens = FlatTokens(TokenizePrompt(h->vocab(), h->projector.get(), *prompt, add_special, true, *images));
+      },
+      [tokens](Napi::Env env) -> Napi::Value { return js::Tokens(env, *tokens); });
 }
 
 Napi::Value Model::CompileGrammar(const Napi::CallbackInfo &info) {

@@ -32,6 +32,11 @@ class Model : public Napi::ObjectWrap<Model> {
   /** [async] countTokens(prompt, images[], addSpecial) -> Promise<{ total, image }> (libuv pool: image preprocessing) */
   Napi::Value CountTokens(const Napi::CallbackInfo &info);
   /**
+   * [async] promptTokens(prompt, images[], addSpecial) -> Promise<Int32Array> (libuv pool): the
+   * prompt as the engine evaluates it, each image embedding position as -1
+   */
+  Napi::Value PromptTokens(const Napi::CallbackInfo &info);
+  /**
    * [async] compileGrammar(jsonSchema, gbnf) -> Promise<External CompiledGrammar> (libuv pool: a
    * big schema converts in tens of milliseconds): the schema ('' = none) converted to GBNF, or
    * `gbnf`, built into its sampler once, so a bad one is an ERR_INVALID_ARGUMENT before submit.

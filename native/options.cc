@@ -4,10 +4,27 @@
 
 namespace smolvlm {
 
-llama_model_params ModelParams(const LoadOptions &opt) {
+llama_model_params ModelParams(const LoadOptions &opt, const std::vector<ggml_backend_dev_t> &remote,
+                               std::vector<ggml_backend_dev_t> *devices) {
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = opt.gpu_layers;
-  if (!opt.use_gpu) {
+  if (!remote.empty() && devices) {
+    // llama.cpp's own order (llama_prepare_model_devices): RPC servers first, then the discrete
+    // GPUs, else the integrated ones
+    *devices = remote;
+    if (opt.use_gpu) {
+      std::vector<ggml_backend_dev_t> gpus, igpus;
+      for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_GPU) gpus.push_back(d);
+        if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_IGPU) igpus.push_back(d);
+      }
+      const auto &local = gpus.empty() ? igpus : gpus;
+      devices->insert(devices->end(), local.begin(), local.end());
+    }
+    devices->push_back(nullptr);
+    mp.devices = devices->data();
+  } else if (!opt.use_gpu) {
     // No devices at all: with only n_gpu_layers = 0, llama.cpp still reserves compute buffers on
     // the GPU to offload large matrix products.
     static ggml_backend_dev_t no_devices[] = {nullptr};

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ggml-backend.h"
 #include "llama.h"
 #include "mtmd.h"
 
@@ -33,6 +34,8 @@ struct LoadOptions {
   bool warmup = false;
   double image_cache_bytes = 0;
   std::vector<LoraSpec> lora;  // loaded after the model, in this order
+  std::vector<std::string> rpc;  // "host:port" of rpc-servers whose devices take the offloaded layers
+  int32_t rpc_timeout_ms = 0;    // bound of each endpoint's TCP connect
 };
 
 struct EngineOptions {
@@ -48,8 +51,13 @@ struct EngineOptions {
   bool prompt_cache = false;  // slots keep their KV cache; requests reuse the longest common prefix
 };
 
-/** [sync] The model parameters of a load (or of its dry run). */
-llama_model_params ModelParams(const LoadOptions &opt);
+/**
+ * [sync] The model parameters of a load (or of its dry run). `remote`: the rpc-servers' devices
+ * (rpc.h), first in the device list, then the local GPUs unless use_gpu is false; the CPU takes
+ * the rest as always. `devices` is the storage of the list (it must outlive the load).
+ */
+llama_model_params ModelParams(const LoadOptions &opt, const std::vector<ggml_backend_dev_t> &remote = {},
+                               std::vector<ggml_backend_dev_t> *devices = nullptr);
 /** [sync] The projector parameters of a load (or of its dry run). */
 mtmd_context_params ProjectorParams(const LoadOptions &opt);
 /** [sync] The context parameters of an engine (or of its dry run). */

@@ -1,5 +1,6 @@
 #include "prompt.h"
 
+#include <algorithm>
 
 #include "errors.h"
 #include "tokens.h"
@@ -9,6 +10,49 @@ namespace {
 
 [[noreturn]] void LayoutError() {
   throw Error(code::INVALID_ARGUMENT, "tiling: false is not supported for this model: its projector lays out image tokens differently");
+}
+
+/**
+ * The markers of SmolVLM's image layout as this vocabulary tokenizes them. mtmd's idefics3 layout
+ * looks `<global-img>` up as one token (tools/mtmd/mtmd.cpp, tok_ov_img_start) and gets
+ * LLAMA_TOKEN_NULL where the vocabulary has none: SmolVLM-Instruct (2.2B) adds only
+ * `<fake_token_around_image>`, `<image>` and `<end_of_utterance>`, and Hugging Face's Idefics3
+ * processor writes `<global-img>` and `<row_R_col_C>` as plain text, which the tokenizer then
+ * splits into ordinary tokens. mtmd already tokenizes `<row_R_col_C>` from a string; the missing
+ * `<global-img>` becomes its text tokens here. With the 256M/500M/SmolVLM2 vocabularies (both
+ * markers are tokens) nothing is replaced, so their prompts stay exactly llama-mtmd-cli's.
+ */
+struct Markers {
+  explicit Markers(const llama_vocab *vocab)
+      : fake(Tokenize(vocab, "<fake_token_around_image>", false, true)),
+        global_img(Tokenize(vocab, "<global-img>", false, true)),
+        first_tile(Tokenize(vocab, "<fake_token_around_image><row_1_col_1>", false, true)) {}
+  std::vector<llama_token> fake, global_img, first_tile;
+};
+
+bool EndsWith(const std::vector<llama_token> &v, const std::vector<llama_token> &tail) {
+  return !tail.empty() && v.size() >= tail.size() && std::equal(tail.begin(), tail.end(), v.end() - tail.size());
+}
+
+/**
+ * A text chunk's tokens with each LLAMA_TOKEN_NULL that stands for a missing `<global-img>` token
+ * (right after `<fake_token_around_image>`, just before an image chunk) replaced by the marker's
+ * text tokens. Any other null is a layout this code does not know: an error, never a decode of -1.
+ */
+std::vector<llama_token> ResolveMarkers(const llama_token *t, size_t n, bool image_follows, const Markers &markers) {
+  std::vector<llama_token> out;
+  out.reserve(n + markers.global_img.size());
+  for (size_t i = 0; i < n; i++) {
+    if (t[i] != LLAMA_TOKEN_NULL) {
+      out.push_back(t[i]);
+      continue;
+    }
+    if (i + 1 != n || !image_follows || markers.fake.size() != 1 || !EndsWith(out, markers.fake) || markers.global_img.empty()) {
+      throw Error(code::MODEL_INVALID, "the projector's image layout needs a token this model's vocabulary does not have");
+    }
+    out.insert(out.end(), markers.global_img.begin(), markers.global_img.end());
+  }
+  return out;
 }
 
 /** Appends text tokens, merging with a preceding text segment. */
@@ -29,11 +73,6 @@ std::vector<std::string> SplitAtMarkers(const std::string &text, const std::stri
   }
 }
 
-/**
- * Appends the chunks of one mtmd_tokenize call. tiling: false keeps the overview of each image's
- * 1x1 grid (mtmd emits tile, then overview) and the tokens SmolVLM uses for an unsplit image:
- * <fake_token_around_image><global-img> overview <fake_token_around_image>.
- */
 /**
  * Each image chunk's ordinal inside its own image (tile 0, 1, ..., overview), so that the same
  * picture twice in one call gives both copies the same cache keys. mtmd gives every chunk of an
@@ -60,7 +99,13 @@ std::vector<int> TileOrdinals(const mtmd_input_chunks *chunks, const std::vector
   return ordinals;
 }
 
-void AddChunks(Prompt &out, const llama_vocab *vocab, const Projector &projector, mtmd::input_chunks_ptr chunks,
+/**
+ * Appends the chunks of one mtmd_tokenize call, with missing markers as text (ResolveMarkers).
+ * tiling: false keeps the overview of each image's 1x1 grid (mtmd emits tile, then overview) and
+ * the tokens SmolVLM uses for an unsplit image:
+ * <fake_token_around_image><global-img> overview <fake_token_around_image>.
+ */
+void AddChunks(Prompt &out, const llama_vocab *vocab, const Markers &markers, const Projector &projector, mtmd::input_chunks_ptr chunks,
                const ImageSettings &settings, const std::vector<const mtmd_bitmap *> &bitmaps) {
   const bool overview_only = !settings.tiling;
   bool drop_newlines = false;
@@ -79,21 +124,23 @@ void AddChunks(Prompt &out, const llama_vocab *vocab, const Projector &projector
         t++, n--;
         drop_newlines = false;
       }
-      AddText(out, t, n);
+      const bool image_follows = c + 1 < n_chunks && mtmd_input_chunk_get_type(mtmd_input_chunks_get(chunks.get(), c + 1)) != MTMD_INPUT_CHUNK_TYPE_TEXT;
+      const std::vector<llama_token> text = ResolveMarkers(t, n, image_follows, markers);
+      AddText(out, text.data(), text.size());
       continue;
     }
     const char *id = mtmd_input_chunk_get_id(chunk);
     const std::string key = id && *id ? projector.CacheKey(id, settings) : std::string();
     const int ordinal = ordinals[media_index++];  // tiles of one image share its id
     if (overview_only && image_chunk++ % 2 == 0) {
-      // the tile: drop it with the <fake_token_around_image><row_1_col_1> before it and the
-      // "\n\n" that starts the overview's prefix
+      // the tile: drop it with the <fake_token_around_image><row_1_col_1> before it (two tokens,
+      // or <fake_token_around_image> and the text of <row_1_col_1> where the vocabulary has no
+      // such token) and the "\n\n" that starts the overview's prefix
       std::vector<llama_token> *prev = out.segments.empty() || out.segments.back().media ? nullptr : &out.segments.back().tokens;
-      if (!prev || prev->size() < 2 || Piece(vocab, (*prev)[prev->size() - 1]) != "<row_1_col_1>" ||
-          Piece(vocab, (*prev)[prev->size() - 2]) != "<fake_token_around_image>") {
+      if (!prev || markers.first_tile.size() < 2 || markers.first_tile.front() != markers.fake.front() || !EndsWith(*prev, markers.first_tile)) {
         LayoutError();
       }
-      prev->resize(prev->size() - 2);
+      prev->resize(prev->size() - markers.first_tile.size());
       if (prev->empty()) out.segments.pop_back();
       drop_newlines = true;
       continue;
@@ -132,6 +179,7 @@ Prompt TokenizePrompt(const llama_vocab *vocab, Projector *projector, const std:
   // The text between media markers; images split into runs with the same settings, each run one
   // mtmd_tokenize call (all defaults: one call for the whole prompt, as llama-mtmd-cli makes).
   const std::string marker = mtmd_default_marker();
+  const Markers markers(vocab);
   const std::vector<std::string> pieces = SplitAtMarkers(text, marker);
   const size_t n_images = pieces.size() - 1;
   if (n_images != images.size()) {
@@ -160,7 +208,7 @@ Prompt TokenizePrompt(const llama_vocab *vocab, Projector *projector, const std:
     const MtmdResult r = projector->Tokenize(chunks.get(), input, bitmaps, settings);
     if (r.rc == 1) throw Error(code::INVALID_ARGUMENT, "the number of images does not match the number of media markers in the prompt");
     if (r.rc != 0) throw Error(code::IMAGE_INVALID, "image preprocessing failed" + (r.why.empty() ? "" : ": " + r.why));
-    AddChunks(out, vocab, *projector, std::move(chunks), settings, bitmaps);
+    AddChunks(out, vocab, markers, *projector, std::move(chunks), settings, bitmaps);
     if (j == n_images) break;
     i = j;
   }
@@ -176,6 +224,16 @@ Prompt TokenizePrompt(const llama_vocab *vocab, Projector *projector, const std:
   }
   for (auto &seg : out.segments) {
     out.n_tokens += seg.media ? static_cast<int32_t>(mtmd_input_chunk_get_n_tokens(seg.media)) : static_cast<int32_t>(seg.tokens.size());
+  }
+  return out;
+}
+
+std::vector<llama_token> FlatTokens(const Prompt &prompt) {
+  std::vector<llama_token> out;
+  out.reserve(prompt.n_tokens);
+  for (const auto &seg : prompt.segments) {
+    if (seg.media) out.insert(out.end(), mtmd_input_chunk_get_n_tokens(seg.media), kImagePosition);
+    else out.insert(out.end(), seg.tokens.begin(), seg.tokens.end());
   }
   return out;
 }

@@ -35,4 +35,11 @@ struct Prompt {
 Prompt TokenizePrompt(const llama_vocab *vocab, Projector *projector, const std::string &text, bool add_special, bool parse_special,
                       const std::vector<Image> &images);
 
+/**
+ * [sync] The prompt as one token sequence: text tokens as they are, each position an image chunk's
+ * embeddings take as kImagePosition (-1), in evaluation order.
+ */
+inline constexpr llama_token kImagePosition = -1;
+std::vector<llama_token> FlatTokens(const Prompt &prompt);
+
 }  // namespace smolvlm

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "lora.h"
 #include "mtmd-helper.h"
+#include "rpc.h"
 #include "tokens.h"
 
 namespace smolvlm {
@@ -55,9 +56,14 @@ Scheduler::Scheduler(std::shared_ptr<ModelHandle> model, EngineOptions opt, cons
   log::ClearLastError();
   ctx_ = llama_init_from_model(model_->model, cp);
   if (!ctx_) {
+    rpc::Check(model_->rpc, "while creating the context");
     std::string why = log::LastError();
     throw Error(code::OUT_OF_MEMORY, "failed to create a context of " + std::to_string(opt_.n_ctx) + " tokens" +
                                          (why.empty() ? "" : ": " + why));
+  }
+  if (!rpc::FirstFailed(model_->rpc).empty()) {
+    llama_free(ctx_);
+    rpc::Check(model_->rpc, "while creating the context");
   }
   if (llama_n_batch(ctx_) < opt_.n_parallel) {
     const uint32_t n_batch = llama_n_batch(ctx_);
@@ -202,6 +208,9 @@ void Scheduler::Run() {
     }
     try {
       Iterate();
+    } catch (const Error &e) {
+      // a typed failure of the whole step (a lost rpc-server): every request in it ends with it
+      for (auto &s : Active()) Finish(*s, "abort", e.code.c_str(), e.what());
     } catch (const std::exception &e) {
       // Never let an exception end the process from this thread: fail what was in flight.
       const bool oom = dynamic_cast<const std::bad_alloc *>(&e) != nullptr;
@@ -348,6 +357,7 @@ void Scheduler::DropCache(size_t slot) {
 }
 
 void Scheduler::Prepare(Request &req) {
+  rpc::Check(model_->rpc, "before this request");  // a lost rpc-server: refused before any work
   const RequestParams &p = req.params;
   req.prompt = TokenizePrompt(model_->vocab(), model_->projector.get(), p.prompt, p.add_special, p.parse_special, req.images);
   req.images.clear();  // the chunks hold the preprocessed pixels now
@@ -413,6 +423,7 @@ void Scheduler::Step() {
         if (o.req->generating) o.req->events->Flush();
     int32_t rc = llama_decode(ctx_, b);
     sole_ = nullptr;
+    rpc::Check(model_->rpc, "during a decode");  // its logits would be zeros: never sampled
     if (rc != 0) {
       const bool aborted = rc == 2 && !stop_flag_;
       for (auto &s : Active()) {
@@ -523,6 +534,7 @@ void Scheduler::EncodeMedia(Request &req) {
     int32_t rc = mtmd_helper_decode_image_chunk(projector.ctx(), ctx_, seg.media, const_cast<float *>(embd), req.n_past, seq,
                                                 static_cast<int32_t>(opt_.n_batch), &new_n_past, nullptr, nullptr);
     sole_ = nullptr;
+    rpc::Check(model_->rpc, "while decoding an image");
     if (req.aborted || stop_flag_) {
       if (!stop_flag_) Finish(req, "abort", code::ABORTED, "generation aborted during image prefill");
       return;

@@ -1,8 +1,8 @@
 // Shared test helpers: fixtures, the llama-mtmd-cli reference, event-loop measurement.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -53,6 +53,22 @@ export function referenceCli() {
   }
   process.on('exit', () => rmSync(refDir, { recursive: true, force: true }));
   return join(refDir, 'llama-mtmd-cli');
+}
+
+/**
+ * llama.cpp's rpc-server (ggml-rpc-server) from the same build, beside llama-mtmd-cli in its folder
+ * (the same single CPU variant, so the remote device runs the kernels the addon runs locally).
+ */
+export function referenceRpcServer() {
+  const dir = dirname(referenceCli());
+  const server = join(dir, 'ggml-rpc-server');
+  if (!existsSync(server)) {
+    const built = join(backendInfo().dir, 'ggml-rpc-server');
+    if (!existsSync(built)) throw new Error(`${built} is missing: build it with SMOLVLM_BUILD_REFERENCE=1 npm run build:native`);
+    copyFileSync(built, server);
+    chmodSync(server, 0o755);
+  }
+  return server;
 }
 
 /**

@@ -177,3 +177,51 @@ describe('LoRA adapters', () => {
     });
   });
 });
+
+describe('several LoRA adapters at once', () => {
+  // llama.cpp applies a context's adapters in one map (llama_adapter_loras) built in the order
+  // llama_set_adapters_lora gets them: llama-mtmd-cli's is the order of its --lora flags, ours the
+  // load order (a request's set is sorted by it, lib/lora.ts), so a model loaded with [a, b]
+  // answers as `--lora a --lora b`, whatever order a request names them in.
+  let a, b, images, vlm;
+  const ref = {};
+  before(async () => {
+    a = await ensureLora({ seed: 1 });
+    b = await ensureLora({ seed: 2 });
+    images = await ensureTestImages();
+    vlm = await loadTiny({ lora: [{ path: a.path, id: 'a' }, { path: b.path, id: 'b' }] });
+    const base = { ...a.base, image: images.square, prompt: PROMPT, maxTokens: MAX_TOKENS };
+    ref.a = await referenceAnswer({ ...base, args: ['--lora', a.path] });
+    ref.b = await referenceAnswer({ ...base, args: ['--lora', b.path] });
+    ref.ab = await referenceAnswer({ ...base, args: ['--lora', a.path, '--lora', b.path] });
+    ref.ab5 = await referenceAnswer({ ...base, args: ['--lora', a.path, '--lora-scaled', `${b.path}:0.5`] });
+  });
+  after(() => vlm?.dispose());
+
+  test('each adapter counts: a, b and both give different answers (else equality proves little)', () => {
+    assert.equal(new Set([ref.a, ref.b, ref.ab, ref.ab5]).size, 4, JSON.stringify(ref));
+  });
+
+  test('both loaded at scale 1 equal llama-mtmd-cli --lora a --lora b', async () => {
+    assert.deepEqual(vlm.info.lora.map((x) => [x.id, x.scale]), [['a', 1], ['b', 1]]);
+    assert.equal(withEog(await ours(vlm, images.square)), ref.ab);
+  });
+
+  test('per-request sets: one adapter alone, and b at 0.5 named first, equal the CLI in load order', async () => {
+    assert.equal(withEog(await ours(vlm, images.square, { lora: [{ id: 'a', scale: 1 }] })), ref.a);
+    assert.equal(withEog(await ours(vlm, images.square, { lora: [{ id: 'b', scale: 1 }] })), ref.b);
+    assert.equal(withEog(await ours(vlm, images.square, { lora: [{ id: 'b', scale: 0.5 }, { id: 'a', scale: 1 }] })), ref.ab5);
+    assert.equal(withEog(await ours(vlm, images.square, { lora: [{ id: 'b', scale: 1 }, { id: 'a', scale: 1 }] })), ref.ab);
+  });
+
+  test('loaded in the other order, equal --lora b --lora a', async () => {
+    const ba = await loadTiny({ lora: [{ path: b.path, id: 'b' }, { path: a.path, id: 'a' }] });
+    try {
+      const theirs = await referenceAnswer({ ...a.base, image: images.square, prompt: PROMPT, maxTokens: MAX_TOKENS, args: ['--lora', b.path, '--lora', a.path] });
+      assert.equal(withEog(await ours(ba, images.square)), theirs);
+    } finally {
+      await ba.dispose();
+    }
+  });
+});
+

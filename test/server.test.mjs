@@ -51,7 +51,7 @@ test('chat completion with a base64 image equals vlm.generate(), token for token
     prompt_tokens: direct.usage.promptTokens,
     completion_tokens: direct.usage.completionTokens,
     total_tokens: direct.usage.totalTokens,
-    prompt_tokens_details: { image_tokens: direct.usage.imageTokens },
+    prompt_tokens_details: { image_tokens: direct.usage.imageTokens, cached_tokens: direct.usage.cachedTokens },
   });
   assert.ok(direct.usage.imageTokens > 0);
 });
@@ -80,7 +80,39 @@ test('streamed deltas concatenate to the same text; usage comes last with includ
   assert.equal(last.usage.prompt_tokens, direct.usage.promptTokens);
   assert.equal(last.usage.completion_tokens, direct.usage.completionTokens);
   assert.equal(last.usage.total_tokens, direct.usage.totalTokens);
+  assert.deepEqual(last.usage.prompt_tokens_details, { image_tokens: direct.usage.imageTokens, cached_tokens: 0 });
   assert.ok(chunks.slice(0, -1).every((c) => c.usage === null));
+});
+
+test('usage.prompt_tokens_details.cached_tokens reports the prefix a request reused (promptCache on), whole and streamed', async () => {
+  // one slot, so the second request meets the first one's cache
+  const cached = await loadTiny({ parallel: 1, promptCache: true });
+  const s = await listen(cached);
+  try {
+    const c = client(s.url);
+    const ask = (question, extra = {}) =>
+      c.chat.completions.create({ model: cached.info.name, messages: imageMessage(dataUrl(images.square), question), max_tokens: 4, temperature: 0, ...extra });
+    const first = await ask(QUESTION);
+    assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
+    // same image, another question: the template's head and the whole image are reused
+    const second = await ask('What colour dominates?');
+    const reused = second.usage.prompt_tokens_details.cached_tokens;
+    assert.ok(reused >= second.usage.prompt_tokens_details.image_tokens, `cached ${reused} of ${second.usage.prompt_tokens} (image ${second.usage.prompt_tokens_details.image_tokens})`);
+    assert.ok(reused < second.usage.prompt_tokens);
+    // the same request again, streamed: it reuses more (all of the prompt it may); the library
+    // reports the same count for the same request on the same cache state
+    const stream = await ask('What colour dominates?', { stream: true, stream_options: { include_usage: true } });
+    let last;
+    for await (const chunk of stream) last = chunk;
+    const again = last.usage.prompt_tokens_details.cached_tokens;
+    assert.ok(again > reused, `streamed repeat reused ${again}, the first ${reused}`);
+    const direct = await cached.generate({ messages: userMessage(images.square, 'What colour dominates?'), maxTokens: 4 });
+    assert.equal(direct.usage.cachedTokens, again);
+    assert.equal(direct.usage.promptTokens, last.usage.prompt_tokens);
+  } finally {
+    await s.close();
+    await cached.dispose();
+  }
 });
 
 test('the raw SSE stream ends with data: [DONE]', async () => {

@@ -62,7 +62,7 @@ const cases = [
   ['meta:1:26 clip head_count 3 (ggml.c:3718)', 'mmproj', (d) => setKv(d, 'clip.vision.attention.head_count', u32(3)), /is not a multiple of attention\.head_count 3/],
   ['meta:1:67 clip head_dim 63 (ggml.c:3718)', 'mmproj', (d) => setKv(d, 'clip.vision.attention.head_dim', u32(63)), /head_dim is 63, expected/],
   ['meta:1:12 clip embedding_length 32 (ggml.c:3698)', 'mmproj', (d) => setKv(d, 'clip.vision.embedding_length', u32(32)), /tensor v\.\S+ has shape .*expected/],
-  ['meta:1:98 clip image_size 1 (ggml.c:3698)', 'mmproj', (d) => setKv(d, 'clip.vision.image_size', u32(1)), /image_size is 1, expected a positive multiple of patch_size/],
+  ['meta:1:98 clip image_size 1 (ggml.c:3698)', 'mmproj', (d) => setKv(d, 'clip.vision.image_size', u32(1)), /image_size is 1, expected at least patch_size/],
   ['meta:1:139 clip image_size 0 (ggml.c:4519)', 'mmproj', (d) => setKv(d, 'clip.vision.image_size', u32(0)), /image_size is 0/],
   ['meta:1:30 clip patch_size 32 (ggml.c:2063)', 'mmproj', (d) => setKv(d, 'clip.vision.patch_size', u32(32)), /patch_size|tensor v\.patch_embd\.weight/],
   ['meta:1:93 v.patch_embd.bias [127] (ggml.c:2063)', 'mmproj', (d) => { findTensor(d, 'v.patch_embd.bias').shape = [127]; }, /tensor v\.patch_embd\.bias has shape \[127\], expected/],

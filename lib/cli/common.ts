@@ -8,6 +8,7 @@ import { loadModel } from '../load.js';
 import { parseBytes } from '../memory.js';
 import type { SmolVLM } from '../model.js';
 import { DEFAULTS } from '../options.js';
+import { parseRpcFlag } from '../rpc.js';
 import { DEFAULT_MODEL } from '../registry.js';
 import { setLogLevel } from '../system.js';
 import type { DownloadProgress, HubOptions, LoadModelOptions, LoraOptions, SamplingOptions } from '../types.js';
@@ -35,6 +36,8 @@ export interface CommonFlags {
   tiling?: boolean;
   /** --lora path[:scale], repeatable. */
   lora?: string[];
+  /** --rpc host:port[,host:port], repeatable. */
+  rpc?: string[];
 }
 
 /** A bad flag value: exit code 2. */
@@ -99,7 +102,17 @@ export function loadOptions(flags: CommonFlags): LoadModelOptions {
     gpu,
     memoryLimit: flags.memoryLimit === undefined ? undefined : parseBytes(flags.memoryLimit, '--memory-limit'),
     ...(flags.lora?.length ? { lora: flags.lora.map(loraFlag) } : {}),
+    ...(flags.rpc?.length ? { rpc: rpcFlag(flags.rpc) } : {}),
   };
+}
+
+/** `--rpc host:port[,host:port]` (repeatable): the endpoints, or a usage error naming the bad one. */
+export function rpcFlag(values: readonly string[]): string[] {
+  try {
+    return parseRpcFlag(values);
+  } catch (err) {
+    throw new UsageError(`--rpc: ${(err as Error).message}`);
+  }
 }
 
 /** `--lora path[:scale]`: a trailing `:<number>` is the scale (so `C:\x.gguf` stays a path). */
@@ -145,6 +158,7 @@ export function withCommon(cmd: Command): Command {
     .option('--seed <n>', 'sampling seed')
     .option('--memory-limit <size>', "memory budget, e.g. '1.5GB': the context shrinks to fit or loading fails")
     .option('--lora <path[:scale]>', 'apply a LoRA adapter (.gguf) at this scale (default 1); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--rpc <host:port[,host:port]>', "put the layers on llama.cpp rpc-servers (unauthenticated: private networks only); repeatable", (v: string, prev: string[] = []) => [...prev, v])
     .option('--offline', 'use the local model cache only (also HF_HUB_OFFLINE=1)')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', "llama.cpp's log on stderr, stack traces on errors");

@@ -4,16 +4,20 @@
  * `image_vqa.py`, `image_yorn.py`), which `build_prompt` the dataset class uses, which prompt
  * SmolVLM's `generate_inner` picks for the name (`vlmeval/vlm/smolvlm.py`), and how `evaluate`
  * scores it. Plus local files, typed the way VLMEvalKit's `build_dataset` types custom TSVs, and
- * the download of a known dataset into the data folder.
+ * the download of a known dataset into the data folder (through the hub's transfer code).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DownloadError, invalid } from '../errors.js';
+import { sizeOf } from '../fs.js';
+import { plainContext } from '../hub/context.js';
+import { Progress } from '../hub/progress.js';
+import { fetchBlob, type Download } from '../hub/transfer.js';
+import type { HubOptions } from '../types.js';
 import type { Table } from './table.js';
 
 /**
@@ -121,56 +125,75 @@ export function datasetCacheDir(): string {
   return process.env.LMUData || join(homedir(), '.cache', 'smolvlm-node', 'datasets');
 }
 
-/** Downloads `url` to `dest`, checking its MD5; implementations must never leave `dest` half-written. */
-export type DownloadFn = (url: string, md5: string, dest: string, options: { signal?: AbortSignal }) => Promise<void>;
+/**
+ * What a download of a dataset may be given: the signal, progress callback (`file` is the TSV's
+ * name), per-request timeout and offline switch of {@link HubOptions} (its endpoint, token and
+ * cache folder are the hub's and are not used).
+ */
+export type DatasetDownloadOptions = Pick<HubOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'offline'>;
 
-/** MD5 of a file (streamed, hashed off the main thread's critical path in 1 MiB chunks). */
+/** Downloads `url` to `dest`, checking its MD5; implementations must never leave `dest` half-written. */
+export type DownloadFn = (url: string, md5: string, dest: string, options: DatasetDownloadOptions) => Promise<void>;
+
+/** MD5 of a file (streamed in 1 MiB chunks). */
 export async function md5File(path: string): Promise<string> {
   const hash = createHash('md5');
   await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
   return hash.digest('hex');
 }
 
-/** Whether `path` has the checksum; remembered beside the file by size and mtime. */
+/** Files found without the checksum, by `path` -> `size:mtime:md5` (so a waiter does not hash them again). */
+const mismatched = new Map<string, string>();
+
+async function stampOf(path: string, md5: string): Promise<string | undefined> {
+  try {
+    const st = await stat(path);
+    return st.isFile() ? `${st.size}:${st.mtimeMs}:${md5}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `path` is there with the checksum; remembered beside the file (`.verified`) by size and mtime. */
 async function verified(path: string, md5: string): Promise<boolean> {
-  const st = await stat(path);
-  const stamp = `${st.size}:${st.mtimeMs}:${md5}`;
+  const stamp = await stampOf(path, md5);
+  if (!stamp) return false;
   const side = `${path}.verified`;
-  if (existsSync(side) && (await readFile(side, 'utf8')) === stamp) return true;
-  if ((await md5File(path)) !== md5) return false;
+  if ((await readFile(side, 'utf8').catch(() => '')) === stamp) return true;
+  if (mismatched.get(path) === stamp) return false;
+  if ((await md5File(path)) !== md5) {
+    mismatched.set(path, stamp);
+    return false;
+  }
   await writeFile(side, stamp).catch(() => {});
   return true;
 }
 
 /**
- * Downloads a dataset with Node's fetch into `dest`: streamed to a temporary file, its MD5
- * checked, then renamed into place (a failed or corrupt download leaves nothing at `dest`).
- * @throws DownloadError (`ERR_DOWNLOAD_FAILED` naming the URL, `ERR_CHECKSUM_MISMATCH` naming both checksums)
+ * Downloads a dataset into `dest` through the hub's transfer code (lib/hub/transfer.ts): under
+ * the lock `{dest}.lock` (a second process waits for the first, then uses its file), into
+ * `{dest}.incomplete`, resumed with a Range request after an interruption, checked against
+ * VLMEvalKit's MD5 and only then renamed into place, replacing an outdated file atomically.
+ * No token is sent. Progress goes to `options.onProgress` as `{ file: '<name>.tsv', ... }`.
+ * @throws DownloadError (`ERR_DOWNLOAD_FAILED` naming the URL, `ERR_CHECKSUM_MISMATCH` naming both
+ *   checksums, nothing left at `dest`; `ERR_OFFLINE` when offline and the file is missing), AbortError
  */
-export async function fetchDataset(url: string, md5: string, dest: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.partial-${process.pid}`;
-  try {
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: options.signal });
-    } catch (err) {
-      if (options.signal?.aborted) throw err;
-      throw new DownloadError('ERR_DOWNLOAD_FAILED', `downloading ${url} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+export async function fetchDataset(url: string, md5: string, dest: string, options: DatasetDownloadOptions = {}): Promise<void> {
+  const ctx = plainContext(options ?? {}, dirname(dest));
+  const name = basename(dest);
+  const download: Download = { path: name, digest: md5, algorithm: 'md5', label: "VLMEvalKit's MD5", present: (p) => verified(p, md5) };
+  const progress = new Progress(ctx.onProgress, name, 0);
+  if (!(await verified(dest, md5))) {
+    if (ctx.offline) {
+      throw new DownloadError('ERR_OFFLINE', `${name} is not in the data folder (${dirname(dest)}) and offline mode is on (HF_HUB_OFFLINE=1 or offline: true); download it while online, or give the path of a .tsv file`);
     }
-    if (!res.ok || !res.body) throw new DownloadError('ERR_DOWNLOAD_FAILED', `downloading ${url} failed: HTTP ${res.status}`);
-    const hash = createHash('md5');
-    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    body.on('data', (chunk: Buffer) => hash.update(chunk));
-    await pipeline(body, createWriteStream(tmp), { signal: options.signal });
-    const got = hash.digest('hex');
-    if (got !== md5) {
-      throw new DownloadError('ERR_CHECKSUM_MISMATCH', `${url}: downloaded file has MD5 ${got}, VLMEvalKit lists ${md5}; nothing was kept`);
-    }
-    await rename(tmp, dest);
-  } finally {
-    await rm(tmp, { force: true });
+    await fetchBlob(ctx, undefined, url, download, dest, progress);
+    // checked by the transfer (or by whoever held the lock): remembered without hashing it again
+    const stamp = await stampOf(dest, md5);
+    if (stamp) await writeFile(`${dest}.verified`, stamp).catch(() => {});
   }
+  progress.setTotal((await sizeOf(dest)) ?? 0);
+  progress.done();
 }
 
 /**
@@ -180,7 +203,7 @@ export async function fetchDataset(url: string, md5: string, dest: string, optio
  */
 export async function locateDataset(
   data: string,
-  options: { name?: string; dataDir?: string; download?: DownloadFn; signal?: AbortSignal } = {},
+  options: { name?: string; dataDir?: string; download?: DownloadFn; hub?: DatasetDownloadOptions; signal?: AbortSignal } = {},
 ): Promise<{ path: string; name: string; spec?: DatasetSpec }> {
   if (typeof data !== 'string' || data.length === 0) throw invalid('data must be a dataset name or the path of a .tsv file');
   const isPath = data.endsWith('.tsv') || data.includes('/') || data.includes('\\') || (!knownDataset(data) && existsSync(data));
@@ -194,10 +217,11 @@ export async function locateDataset(
     throw invalid(`unknown dataset '${data}': known names are ${KNOWN_DATASETS.join(', ')}; or give the path of a VLMEvalKit .tsv file`);
   }
   const dest = join(options.dataDir ?? datasetCacheDir(), `${spec.name}.tsv`);
-  if (existsSync(dest) && (await verified(dest, spec.md5!))) return { path: dest, name: spec.name, spec };
+  if (await verified(dest, spec.md5!)) return { path: dest, name: spec.name, spec };
   await mkdir(dirname(dest), { recursive: true });
-  await (options.download ?? fetchDataset)(spec.url!, spec.md5!, dest, { signal: options.signal });
-  if (!existsSync(dest) || !(await verified(dest, spec.md5!))) {
+  const signal = options.signal ?? options.hub?.signal;
+  await (options.download ?? fetchDataset)(spec.url!, spec.md5!, dest, { ...options.hub, ...(signal ? { signal } : {}) });
+  if (!(await verified(dest, spec.md5!))) {
     await rm(dest, { force: true });
     throw new DownloadError('ERR_CHECKSUM_MISMATCH', `${dest}: the downloaded file does not have VLMEvalKit's MD5 ${spec.md5}`);
   }

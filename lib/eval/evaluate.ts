@@ -13,14 +13,24 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AbortError, invalid, SmolVLMError } from '../errors.js';
 import type { SmolVLM } from '../model.js';
-import type { ImageOptions, LoadModelOptions } from '../types.js';
-import { customDataset, locateDataset, type DatasetSpec, type DownloadFn } from './datasets.js';
+import type { HubOptions, ImageOptions, LoadModelOptions } from '../types.js';
+import { customDataset, locateDataset, type DatasetDownloadOptions, type DatasetSpec, type DownloadFn } from './datasets.js';
 import { datasetMessage, promptStyleFor, renderPrompt, SMOL_TEMPLATES } from './prompts.js';
 import { pyStrip } from './pylike.js';
 import { scoreColumns, scoreCsv, scoreTable, type Scores } from './score/index.js';
 import { isNA, Table } from './table.js';
 import { readTsv, requireColumns, resolveImageRows, rowImages, tableText, type TsvFile } from './tsv.js';
 import { writeAtomic } from '../fs.js';
+
+/**
+ * The defaults of {@link evaluate} (and `smolvlm eval`). `maxTokens` is VLMEvalKit's: its SmolVLM
+ * and SmolVLM2 wrappers (`vlmeval/vlm/smolvlm.py`, `kwargs_default = {"max_new_tokens": 2048}`)
+ * generate up to 2048 new tokens, and `config.py` passes no other value, so the leaderboard's
+ * numbers were produced with 2048. A smaller cap would cut the long answers (MMMU, MathVista)
+ * before their final letter or number and score them lower than VLMEvalKit does; the answers that
+ * end at the end-of-utterance token (nearly all of them) are the same either way.
+ */
+export const EVAL_DEFAULTS = Object.freeze({ maxTokens: 2048, parallel: 4, workDir: 'outputs', contextPerRow: 4096 });
 
 /** VLMEvalKit's marker of a failed inference (`SKIP_ERR=1`); such rows are run again on resume. */
 export const FAIL_MSG = 'Failed to obtain answer';
@@ -43,13 +53,18 @@ export interface EvaluateOptions {
   dataDir?: string;
   /** Replaces the built-in download (same contract as {@link fetchDataset}). */
   download?: DownloadFn;
+  /**
+   * How a known dataset is downloaded: `onProgress` (`file` is `<name>.tsv`), `timeoutMs`,
+   * `offline`. Default: those of `load.hub`. The run's `signal` stops the download too.
+   */
+  hub?: DatasetDownloadOptions;
   /** Output root. Default `./outputs` (VLMEvalKit's). */
   workDir?: string;
   /** Answer only the first `limit` rows (rows an earlier run answered stay in the files and the scores). */
   limit?: number;
   /** Rows generated at once. Default 4. */
   parallel?: number;
-  /** Tokens per answer at most. Default 512. */
+  /** Tokens per answer at most. Default 2048, VLMEvalKit's `max_new_tokens` for SmolVLM (see {@link EVAL_DEFAULTS}). */
   maxTokens?: number;
   /** Image resolution options for every image (`longestEdge`, `tiling`). */
   image?: ImageOptions;
@@ -141,6 +156,13 @@ function selectRows(file: TsvFile, limit?: number): number[] {
   return limit === undefined ? rows : rows.slice(0, limit);
 }
 
+/** The parts of the model's hub options a dataset download uses. */
+function pickDownload(hub: HubOptions | undefined): DatasetDownloadOptions | undefined {
+  if (!hub) return undefined;
+  const { onProgress, timeoutMs, offline } = hub;
+  return { ...(onProgress ? { onProgress } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(offline !== undefined ? { offline } : {}) };
+}
+
 function checkOptions(opts: EvaluateOptions): void {
   if (!opts || typeof opts !== 'object') throw invalid('evaluate: options object expected');
   if (!opts.vlm && !opts.model) throw invalid('evaluate: give `vlm` (a loaded model) or `model`');
@@ -154,9 +176,9 @@ function checkOptions(opts: EvaluateOptions): void {
 /** Reads the dataset and its spec, and checks every column the run and its scoring need. */
 export async function openDataset(
   data: string,
-  opts: { datasetName?: string; dataDir?: string; download?: DownloadFn; signal?: AbortSignal },
+  opts: { datasetName?: string; dataDir?: string; download?: DownloadFn; hub?: DatasetDownloadOptions; signal?: AbortSignal },
 ): Promise<{ file: TsvFile; spec: DatasetSpec }> {
-  const loc = await locateDataset(data, { name: opts.datasetName, dataDir: opts.dataDir, download: opts.download, signal: opts.signal });
+  const loc = await locateDataset(data, { name: opts.datasetName, dataDir: opts.dataDir, download: opts.download, hub: opts.hub, signal: opts.signal });
   const file = await readTsv(loc.path, { signal: opts.signal });
   const spec = loc.spec ?? customDataset(loc.name, file.table);
   requireColumns(file, ['index', 'question'], 'every VLMEvalKit dataset has them');
@@ -179,19 +201,20 @@ export async function openDataset(
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   checkOptions(opts);
   const started = performance.now();
-  const { file, spec } = await openDataset(opts.data, opts);
+  const hub = opts.hub ?? pickDownload(opts.load?.hub);
+  const { file, spec } = await openDataset(opts.data, { ...opts, hub });
   const rows = selectRows(file, opts.limit);
   const imageSource = resolveImageRows(file, selectRows(file));
 
   let vlm = opts.vlm;
   let owned = false;
-  const parallel = opts.parallel ?? (vlm ? Math.min(4, vlm.info.parallel) : 4);
+  const parallel = opts.parallel ?? (vlm ? Math.min(EVAL_DEFAULTS.parallel, vlm.info.parallel) : EVAL_DEFAULTS.parallel);
   if (vlm && vlm.info.parallel < parallel) {
     throw invalid(`evaluate: parallel ${parallel} needs a model loaded with parallel >= ${parallel} (it has ${vlm.info.parallel})`);
   }
   if (!vlm) {
     const { loadModel } = await import('../load.js');
-    vlm = await loadModel({ contextSize: 4096 * parallel, ...opts.load, model: opts.model!, mmproj: opts.mmproj, parallel, signal: opts.signal });
+    vlm = await loadModel({ contextSize: EVAL_DEFAULTS.contextPerRow * parallel, ...opts.load, model: opts.model!, mmproj: opts.mmproj, parallel, signal: opts.signal });
     owned = true;
   }
   try {
@@ -209,8 +232,8 @@ async function run(
   const model = defaultModelName(opts, vlm);
   const style = opts.promptStyle ?? promptStyleFor(opts.modelName ?? opts.model ?? vlm.info.name ?? '');
   const template = SMOL_TEMPLATES[style][spec.smolPrompt];
-  const maxTokens = opts.maxTokens ?? 512;
-  const dir = join(opts.workDir ?? 'outputs', model);
+  const maxTokens = opts.maxTokens ?? EVAL_DEFAULTS.maxTokens;
+  const dir = join(opts.workDir ?? EVAL_DEFAULTS.workDir, model);
   const stem = `${model}_${spec.name}`;
   const files = { predictions: join(dir, `${stem}.tsv`), scores: join(dir, `${stem}${spec.scoreFile}`), summary: join(dir, 'summary.json') };
   const journalPath = join(dir, `${stem}_progress.jsonl`);

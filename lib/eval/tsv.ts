@@ -69,7 +69,7 @@ function checkBase64(list: string[] | undefined): string | undefined {
 }
 
 /** Column names as pandas makes them unique (`a`, `a.1`, `a.2`). */
-function mangle(header: string[]): string[] {
+export function mangle(header: string[]): string[] {
   const seen = new Map<string, number>();
   return header.map((h) => {
     const n = seen.get(h);
@@ -89,7 +89,11 @@ export async function readTsv(path: string, options: { signal?: AbortSignal } = 
   const rows: (string | null)[][] = [];
   const ranges: { start: number; end: number }[] = [];
   let last = 0;
-  const parser = createReadStream(path, { signal: options.signal }).pipe(parse({ ...PARSE, info: true }));
+  const source = createReadStream(path, { signal: options.signal });
+  const parser = parse({ ...PARSE, info: true });
+  // pipe() does not pass the file's errors on (a missing file would be an unhandled 'error')
+  source.once('error', (err) => parser.destroy(err));
+  source.pipe(parser);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes: number; lines: number } }>) {
       const start = last;

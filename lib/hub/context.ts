@@ -53,6 +53,30 @@ export function cacheRoot(options: Pick<HubOptions, 'cacheDir'> | undefined): st
   return resolve(nonEmpty(options?.cacheDir) ?? hubCacheDir());
 }
 
+function checkTransferOptions(options: HubOptions): number {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 2_147_483_647) throw invalid(`timeoutMs must be a positive number of ms below 2^31, got ${timeoutMs}`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+  return timeoutMs;
+}
+
+/**
+ * The settings of a download from somewhere other than the hub (VLMEvalKit's datasets): the
+ * signal, progress callback, timeout and offline switch of `options`, never a token.
+ * @throws InvalidArgumentError for options that are not what {@link HubOptions} says.
+ */
+export function plainContext(options: HubOptions, cacheDir: string): Ctx {
+  if (options === null || typeof options !== 'object') throw invalid('hub options must be an object');
+  return {
+    endpoint: '',
+    cacheDir,
+    offline: options.offline ?? truthy(process.env.HF_HUB_OFFLINE),
+    signal: options.signal,
+    onProgress: options.onProgress,
+    timeoutMs: checkTransferOptions(options),
+  };
+}
+
 /** @throws InvalidArgumentError for options that are not what {@link HubOptions} says. */
 export function context(options: HubOptions): Ctx {
   if (options === null || typeof options !== 'object') throw invalid('hub options must be an object');
@@ -66,9 +90,7 @@ export function context(options: HubOptions): Ctx {
   } catch {
     throw invalid(`hub endpoint must be an http(s) URL, got '${raw}'`);
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 2_147_483_647) throw invalid(`timeoutMs must be a positive number of ms below 2^31, got ${timeoutMs}`);
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+  const timeoutMs = checkTransferOptions(options);
   const token = nonEmpty(options.token) ?? nonEmpty(env.HF_TOKEN);
   return {
     endpoint,

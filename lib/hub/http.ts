@@ -1,5 +1,6 @@
 /**
- * Requests to the hub and its CDN: the headers every request carries, an inactivity watchdog, and
+ * Requests to the hub and its CDN (and to the hosts of VLMEvalKit's datasets, without the token):
+ * the headers every request carries, an inactivity watchdog, and
  * what a failed request or an error status turns into (typed, naming the URL, transient or not).
  */
 import { DownloadError, SmolVLMError } from '../errors.js';
@@ -55,11 +56,15 @@ export function failure(ctx: Ctx, err: unknown, url: string, wd: Watchdog): Erro
   return retryable(new DownloadError('ERR_DOWNLOAD_FAILED', `download failed: ${shown(url)}: ${why}`, { cause: err }));
 }
 
-/** The typed error for an HTTP error status. */
-export function statusError(ctx: Ctx, res: Response, url: string, repo: string): DownloadError {
+/** The typed error for an HTTP error status; worded for the hub when `repo` is given. */
+export function statusError(ctx: Ctx, res: Response, url: string, repo: string | undefined): DownloadError {
   const hubCode = res.headers.get('x-error-code') ?? '';
   const hubMessage = res.headers.get('x-error-message');
   const detail = `HTTP ${res.status}${hubMessage ? ` (${hubMessage})` : ''} from ${shown(url)}`;
+  if (repo === undefined) {
+    const err = new DownloadError('ERR_DOWNLOAD_FAILED', `download failed: ${detail}`);
+    return res.status === 408 || res.status === 429 || res.status >= 500 ? retryable(err) : err;
+  }
   if (res.status === 401 || res.status === 403) {
     const hint = hubCode === 'GatedRepo'
       ? `${repo} is gated: accept its conditions at ${ctx.endpoint}/${repo} and set HF_TOKEN (or the token option) to an access token of that account`

@@ -1,5 +1,5 @@
 /**
- * The download lock between processes: `blobs/{oid}.lock`, created exclusively, holding its
+ * The download lock between processes: `{dest}.lock` (`blobs/{oid}.lock` in the hub cache), created exclusively, holding its
  * owner's pid, host and a token. The owner refreshes its mtime while it downloads; a waiter takes
  * over a lock whose owner died or that (with the partial file) stood still too long.
  */
@@ -8,7 +8,7 @@ import { unlinkSync } from 'node:fs';
 import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fsFailure, pause } from './failures.js';
-import { sizeOf, tmpName } from '../fs.js';
+import { tmpName } from '../fs.js';
 import type { Progress } from './progress.js';
 
 const LOCK_POLL_MS = 200;
@@ -109,15 +109,15 @@ async function breakLock(path: string, ino: number): Promise<void> {
 }
 
 /**
- * Waits while another process holds the lock on `blob` (of `size` bytes, `file` in the
- * repository): 'done' when the blob appeared, 'retry' when the lock went away or went stale (its
- * owner died, or lock and partial file stood still too long). Reports the owner's progress.
+ * Waits while another process holds the lock at `lockPath` on the file `what`: 'done' when
+ * `present()` says the file is in place, 'retry' when the lock went away or went stale (its owner
+ * died, or lock and partial file stood still too long). Reports the owner's progress.
  */
 export async function waitForOther(
-  signal: AbortSignal | undefined, lockPath: string, blob: string, partial: string, file: { path: string; size: number }, progress: Progress,
+  signal: AbortSignal | undefined, lockPath: string, partial: string, what: string, present: () => Promise<boolean>, progress: Progress,
 ): Promise<'done' | 'retry'> {
   for (;;) {
-    if ((await sizeOf(blob)) === file.size) return 'done';
+    if (await present()) return 'done';
     let st;
     try {
       st = await stat(lockPath);
@@ -142,6 +142,6 @@ export async function waitForOther(
       await breakLock(lockPath, st.ino);
       return 'retry';
     }
-    await pause(LOCK_POLL_MS, signal, file.path);
+    await pause(LOCK_POLL_MS, signal, what);
   }
 }

@@ -8,7 +8,7 @@ export class Progress {
   constructor(
     private readonly onProgress: ((p: DownloadProgress) => void) | undefined,
     private readonly file: string,
-    private readonly total: number,
+    private total: number,
   ) {}
   /** `downloaded` bytes so far; dropped when the last event was under 100 ms ago, unless `force`. */
   update(downloaded: number, force = false): void {
@@ -16,6 +16,10 @@ export class Progress {
     if (!force && now - this.last < PROGRESS_INTERVAL_MS) return;
     this.last = now;
     this.emit(downloaded);
+  }
+  /** The size, once a response told it (a source that lists none). */
+  setTotal(total: number): void {
+    this.total = total;
   }
   /** The file is complete. */
   done(): void {

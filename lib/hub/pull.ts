@@ -11,7 +11,7 @@ import { Progress } from './progress.js';
 import { repoArgs } from './refs.js';
 import { requireFiles, selectedFiles, type RepoFile } from './select.js';
 import { blobPath, hubFile, linkSnapshot, repoDir, snapshotPath, writeRef } from './snapshot.js';
-import { fetchBlob } from './transfer.js';
+import { fetchBlob, repoDownload } from './transfer.js';
 import type { HubFile, HubOptions, ResolvedModel } from '../types.js';
 
 /** The file in the snapshot, downloaded first when it is not in the cache. */
@@ -20,7 +20,7 @@ async function ensureFile(ctx: Ctx, repo: string, dir: string, commit: string, f
   const blob = blobPath(dir, f.oid!);
   const progress = new Progress(ctx.onProgress, f.path, f.size);
   if ((await sizeOf(snap)) !== f.size) {
-    if ((await sizeOf(blob)) !== f.size) await fetchBlob(ctx, repo, resolveUrl(ctx, repo, commit, f.path), f, blob, progress);
+    if ((await sizeOf(blob)) !== f.size) await fetchBlob(ctx, repo, resolveUrl(ctx, repo, commit, f.path), repoDownload(f), blob, progress);
     await linkSnapshot(blob, snap);
   }
   progress.done();

@@ -56,6 +56,7 @@ const LIBRARY_STATUS: Partial<Record<string, number>> = {
   ERR_TOOL_MISSING: 400,
   ERR_DISPOSED: 503,
   ERR_OUT_OF_MEMORY: 503,
+  ERR_RPC_UNAVAILABLE: 503,
 };
 
 /** OpenAI's own code where one exists for the same condition. */

@@ -13,10 +13,15 @@
  * are refused. `response_format` `json_object` -> jsonSchema `{ type: 'object' }` (any JSON
  * object), `json_schema` -> jsonSchema its `json_schema.schema` (constrained decoding; not with
  * `stop` or `ignore_eos`). `image_url.detail: 'low'` encodes the image as one tile (`tiling: false`).
+ * llama-server's `lora: [{ id, scale? }]` picks the adapters the server loaded (`--lora`) for this
+ * request: `id` is the adapter's id (`info.lora[].id`) or its index in that list (llama-server's
+ * numeric ids); adapters it does not list are off, `[]` is the base model; an id the server did not
+ * load is a 400 `unknown_lora_adapter` (adapters are never loaded per request). Usage reports
+ * `prompt_tokens_details.cached_tokens`: the prompt tokens reused from a slot's cache (`promptCache`).
  */
 import { randomBytes } from 'node:crypto';
-import type { ChatMessage, ContentPart, GenerateResult, ImagePart, JsonSchema, SamplingOptions } from '../types.js';
-import { invalidParam, unsupported } from './errors.js';
+import type { ChatMessage, ContentPart, GenerateResult, ImagePart, JsonSchema, LoraInfo, LoraSelection, SamplingOptions } from '../types.js';
+import { HttpError, invalidParam, unsupported } from './errors.js';
 
 type Nullable<T> = T | null | undefined;
 
@@ -43,6 +48,8 @@ interface SamplingBody {
   presence_penalty?: Nullable<number>;
   n?: Nullable<number>;
   logit_bias?: Nullable<Record<string, unknown>>;
+  /** llama-server's per-request adapters. */
+  lora?: Nullable<{ id: string | number; scale?: number }[]>;
 }
 
 export interface ChatBody extends SamplingBody {
@@ -91,6 +98,26 @@ export interface MapContext {
   maxTokensCap: number;
   /** The decoded-image index an `image_url` stands for (body.ts), or undefined. */
   imageIndex(url: string): number | undefined;
+  /** The LoRA adapters the model was loaded with (`info.lora`), which requests may pick from. */
+  loras: readonly LoraInfo[];
+}
+
+/** A body's `lora` -> the library's selection (by adapter id). @throws HttpError 400 */
+function loraSelection(lora: NonNullable<SamplingBody['lora']>, loaded: readonly LoraInfo[]): LoraSelection[] {
+  const names = loaded.length ? loaded.map((a, i) => `${i}: '${a.id}'`).join(', ') : 'none (start the server with --lora)';
+  return lora.map((entry, i) => {
+    const adapter = typeof entry.id === 'number' ? loaded[entry.id] : loaded.find((a) => a.id === entry.id);
+    if (!adapter) {
+      throw new HttpError(400, `lora[${i}].id ${JSON.stringify(entry.id)} is not an adapter this server loaded (loaded: ${names})`, {
+        param: `lora[${i}].id`,
+        code: 'unknown_lora_adapter',
+      });
+    }
+    if (lora.slice(0, i).some((e) => (typeof e.id === 'number' ? loaded[e.id] : loaded.find((a) => a.id === e.id)) === adapter)) {
+      throw invalidParam(`lora[${i}].id`, `lora[${i}]: adapter '${adapter.id}' is listed twice`);
+    }
+    return entry.scale === undefined ? { id: adapter.id } : { id: adapter.id, scale: entry.scale };
+  });
 }
 
 /** Checks the fields both endpoints share and maps them to sampling options. */
@@ -115,6 +142,7 @@ function mapSampling(body: SamplingBody, maxTokens: Nullable<number>, ctx: MapCo
   if (body.ignore_eos === true) out.ignoreEos = true;
   if (body.seed !== undefined && body.seed !== null) out.seed = ((body.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   if (stop && stop.length > 0) out.stop = stop;
+  if (body.lora !== undefined && body.lora !== null) out.lora = loraSelection(body.lora, ctx.loras);
   return out;
 }
 
@@ -223,7 +251,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details: { image_tokens: number };
+  /** image_tokens: the prompt's image embeddings; cached_tokens: prompt tokens reused from a slot's KV cache. */
+  prompt_tokens_details: { image_tokens: number; cached_tokens: number };
 }
 
 export function usageOf(result: GenerateResult): Usage {
@@ -231,7 +260,7 @@ export function usageOf(result: GenerateResult): Usage {
     prompt_tokens: result.usage.promptTokens,
     completion_tokens: result.usage.completionTokens,
     total_tokens: result.usage.totalTokens,
-    prompt_tokens_details: { image_tokens: result.usage.imageTokens },
+    prompt_tokens_details: { image_tokens: result.usage.imageTokens, cached_tokens: result.usage.cachedTokens },
   };
 }
 

@@ -27,6 +27,16 @@ const sampling = {
   n: nullable({ type: 'integer', minimum: 1 }),
   logit_bias: nullable({ type: 'object' }),
   user: { type: 'string' },
+  // llama-server's per-request LoRA adapters: id = the adapter's id or its index in --lora order
+  lora: nullable({
+    type: 'array',
+    maxItems: 64,
+    items: {
+      type: 'object',
+      required: ['id'],
+      properties: { id: { anyOf: [{ type: 'string' }, { type: 'integer', minimum: 0 }] }, scale: { type: 'number', minimum: -100, maximum: 100 } },
+    },
+  }),
 } as const;
 
 const imageUrl = {

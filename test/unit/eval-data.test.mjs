@@ -1,13 +1,12 @@
 // Dataset files: reading VLMEvalKit's TSVs (images left in the file, references, lists), writing
-// as pandas' to_csv(quoting=QUOTE_ALL) does, bad input, the dataset table and the download.
+// as pandas' to_csv(quoting=QUOTE_ALL) does, bad input, the dataset table (the download itself:
+// eval-download.test.mjs).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fetchDataset, knownDataset, locateDataset, KNOWN_DATASETS } from '../../dist/eval/datasets.js';
+import { knownDataset, locateDataset, KNOWN_DATASETS } from '../../dist/eval/datasets.js';
 import { openDataset } from '../../dist/eval/evaluate.js';
 import { score } from '../../dist/eval/rescore.js';
 import { readTsv, resolveImageRows, rowImages, tableText } from '../../dist/eval/tsv.js';
@@ -168,29 +167,6 @@ test("every known dataset has VLMEvalKit's URL and MD5", () => {
   }
 });
 
-async function server(body) {
-  const srv = createServer((req, res) => (req.url === '/missing' ? res.writeHead(404).end() : res.end(body)));
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) };
-}
-
-test('download: the MD5 is checked and a mismatch leaves nothing behind', async () => {
-  const body = 'index\tquestion\n1\tq\n';
-  const md5 = createHash('md5').update(body).digest('hex');
-  const srv = await server(body);
-  try {
-    const sub = join(dir, 'dl');
-    const dest = join(sub, 'X.tsv');
-    await assert.rejects(fetchDataset(`${srv.url}/x.tsv`, '0'.repeat(32), dest), { code: 'ERR_CHECKSUM_MISMATCH', message: /x\.tsv: downloaded file has MD5 [0-9a-f]{32}, VLMEvalKit lists 0{32}; nothing was kept/ });
-    assert.deepEqual(readdirSync(sub), []);
-    await assert.rejects(fetchDataset(`${srv.url}/missing`, md5, dest), { code: 'ERR_DOWNLOAD_FAILED', message: /HTTP 404/ });
-    await fetchDataset(`${srv.url}/x.tsv`, md5, dest);
-    assert.equal(readFileSync(dest, 'utf8'), body);
-  } finally {
-    await srv.close();
-  }
-});
-
 test('a known name is downloaded into the data folder as <name>.tsv, and a file without its MD5 is refused and removed', async () => {
   const dataDir = join(dir, 'data');
   const calls = [];
@@ -236,4 +212,9 @@ test('the eval command re-scores a predictions file and prints the table', async
   assert.equal(out, 'MMStar: 50.00 (Overall x 100)\nsplit  Overall\nnone   50.00\n');
   assert.ok(existsSync(join(dir, 'm_MMStar_acc.csv')));
   await assert.rejects(evalCommand({ data: [] }, { stdout, stderr: stdout }), { code: 'ERR_INVALID_ARGUMENT', message: /give --data/ });
+});
+
+test('a missing predictions or dataset file is an InvalidArgumentError naming it, not an unhandled stream error', async () => {
+  await assert.rejects(score({ predictions: join(dir, 'none', 'SmolVLM_MMStar.tsv') }), { code: 'ERR_INVALID_ARGUMENT', message: /none\/SmolVLM_MMStar\.tsv: no such file/ });
+  await assert.rejects(readTsv(join(dir, 'none.tsv')), { code: 'ERR_INVALID_ARGUMENT', message: /none\.tsv: no such file/ });
 });

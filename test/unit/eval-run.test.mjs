@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { evaluate } from '../../dist/eval/evaluate.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { EVAL_DEFAULTS, evaluate } from '../../dist/eval/evaluate.js';
 import { ContextFullError } from '../../dist/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smolvlm-eval-run-'));
@@ -66,7 +68,12 @@ test('prompts, images and generation settings are VLMEvalKit\'s; files land in i
   assert.equal(vlm.calls.length, 6);
   const first = vlm.calls.find((c) => c.prompt.includes('say A') && c.images[0].equals(img(1)));
   assert.equal(first.prompt, `<|im_start|>User:${MARKER}Question: say A\nChoices:\nA. cat\nB. dog\nAnswer with the letter.<end_of_utterance>\nAssistant: Answer:`);
-  assert.deepEqual([first.temperature, first.maxTokens, first.addSpecial], [0, 512, false]);
+  // greedy, and VLMEvalKit's max_new_tokens: 2048 in vlmeval/vlm/smolvlm.py (SmolVLM and SmolVLM2's
+  // kwargs_default; config.py passes no other), not a cap of our own
+  assert.deepEqual([first.temperature, first.maxTokens, first.addSpecial], [0, 2048, false]);
+  assert.ok(vlm.calls.every((c) => c.maxTokens === 2048));
+  assert.equal(res.maxTokens, 2048);
+  assert.equal(JSON.parse(readFileSync(res.files.summary, 'utf8')).MMStar.maxTokens, 2048);
   // row 4 shares row 2's image (a reference by index)
   assert.ok(vlm.calls.some((c) => c.images[0].equals(img(2)) && c.prompt.includes('say B') && c !== vlm.calls[1]));
   assert.ok(vlm.maxInFlight <= 4 && vlm.maxInFlight > 1);
@@ -146,4 +153,16 @@ test('a limit run after a full one keeps every earlier answer in the files', asy
   assert.equal(quick.calls.length, 0);
   assert.deepEqual([res.rows, res.reused], [5, 5]);
   assert.equal(readFileSync(res.files.predictions, 'utf8').trim().split('\n').length, 6);
+});
+
+test('the default max tokens is 2048 (VLMEvalKit\'s) in the library and the command; --max-tokens / maxTokens override it', async () => {
+  assert.equal(EVAL_DEFAULTS.maxTokens, 2048);
+  const vlm = standIn();
+  const res = await evaluate({ vlm, data: dataset(2), datasetName: 'MMStar', workDir: join(dir, 'mt'), modelName: 'm', maxTokens: 512 });
+  assert.deepEqual(vlm.calls.map((c) => c.maxTokens), [512, 512]);
+  assert.equal(res.maxTokens, 512);
+  const bin = fileURLToPath(new URL('../../bin/smolvlm.mjs', import.meta.url));
+  const help = execFileSync(process.execPath, [bin, 'eval', '--help'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  assert.match(help, /--max-tokens <n> tokens per answer at most \(default 2048, as VLMEvalKit's SmolVLM\)/);
+  assert.match(help, /--max-tokens defaults to 2048, VLMEvalKit's max_new_tokens for SmolVLM/);
 });

@@ -16,7 +16,7 @@ const MiB = 1024 * 1024;
 const LOAD_FIELDS = {
   model: 'string', mmproj: 'string', gpuLayers: 'int', useMmap: 'mmap', useMlock: 'boolean', mmprojGpu: 'boolean', useGpu: 'boolean',
   threads: 'int', imageMinTokens: 'int', imageMaxTokens: 'int', flashAttn: 'int', warmup: 'boolean', imageCacheBytes: 'number',
-  lora: 'array',
+  lora: 'array', rpc: 'array', rpcTimeoutMs: 'int',
 };
 const ENGINE_FIELDS = { contextSize: 'int', batchSize: 'int', ubatchSize: 'int', parallel: 'int', threads: 'int', threadsBatch: 'int', flashAttn: 'int', typeK: 'int', typeV: 'int', promptCache: 'boolean' };
 const GENERATE_FIELDS = {
@@ -71,7 +71,7 @@ describe('load options -> native', () => {
     const threads = availableParallelism();
     assert.deepEqual(load, {
       model: 'm.gguf', mmproj: '', gpuLayers: 0, useMmap: 'auto', useMlock: false, mmprojGpu: true, useGpu: true, threads,
-      imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB, lora: [],
+      imageMinTokens: -1, imageMaxTokens: -1, flashAttn: -1, warmup: true, imageCacheBytes: 32 * MiB, lora: [], rpc: [], rpcTimeoutMs: 5000,
     });
     assert.deepEqual(engine, { contextSize: 4096, batchSize: 2048, ubatchSize: 512, parallel: 1, threads, threadsBatch: threads, flashAttn: -1, typeK: 1, typeV: 1, promptCache: true });
   });
@@ -82,6 +82,7 @@ describe('load options -> native', () => {
         model: 'm.gguf', mmproj: 'p.gguf', contextSize: 1024, parallel: 2, batchSize: 256, ubatchSize: 128, threads: 3, projectorOnGpu: false,
         flashAttention: true, kvCacheType: 'q8_0', useMmap: false, useMlock: true, imageMinTokens: 64, imageMaxTokens: 256, warmup: false,
         imageCache: { maxBytes: 1000 }, gpu: { layers: 5 }, promptCache: false, lora: [{ path: '/a/b.gguf', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2' }],
+        rpc: ['10.0.0.2:50052', 'gpu-box:1'],
       },
       true,
     );
@@ -89,6 +90,7 @@ describe('load options -> native', () => {
       model: 'm.gguf', mmproj: 'p.gguf', gpuLayers: 5, useMmap: false, useMlock: true, mmprojGpu: false, useGpu: true, threads: 3,
       imageMinTokens: 64, imageMaxTokens: 256, flashAttn: 1, warmup: false, imageCacheBytes: 1000,
       lora: [{ path: '/a/b.gguf', id: 'b', scale: 0.5 }, { path: '/a/c.gguf', id: 'c2', scale: 1 }],
+      rpc: ['10.0.0.2:50052', 'gpu-box:1'], rpcTimeoutMs: 5000,
     });
     assert.deepEqual(engine, { contextSize: 1024, batchSize: 256, ubatchSize: 128, parallel: 2, threads: 3, threadsBatch: 3, flashAttn: 1, typeK: 8, typeV: 8, promptCache: false });
   });
@@ -106,6 +108,14 @@ describe('load options -> native', () => {
     assert.deepEqual(layers({ layers: 7 }, false), [7, true]);
     assert.deepEqual(layers({ layers: -1 }, true), [-1, true]);
     assert.deepEqual(layers({ memory: '2GB' }, true), [-1, true], '{ memory }: all layers, then fitted');
+    // with rpc-servers every layer is offloaded (to them first), without a local GPU too
+    const rpc = (gpu, present) => {
+      const { load } = nativeOptions({ model: 'm', gpu, rpc: ['h:1'] }, present);
+      return [load.gpuLayers, load.useGpu];
+    };
+    assert.deepEqual(rpc(undefined, false), [-1, true]);
+    assert.deepEqual(rpc(false, false), [-1, false], 'gpu: false keeps local GPUs out, not the remote devices');
+    assert.deepEqual(rpc({ layers: 3 }, false), [3, true]);
   });
 
   test('flash attention, KV cache types, image cache', () => {

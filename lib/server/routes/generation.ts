@@ -34,6 +34,7 @@ export function generationRoute<B extends { model?: string }>(app: FastifyInstan
         defaultMaxTokens: ctx.options.defaultMaxTokens ?? ctx.maxTokensShare(model),
         maxTokensCap: ctx.maxTokensShare(model),
         imageIndex: (url) => ctx.body.imageIndex(url),
+        loras: model.info.lora,
       });
       return runGeneration(ctx, request, reply, mapped, new Shapes(route.kind, ctx.modelId));
     },
