@@ -67,9 +67,15 @@ function fmt(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+/** Contexts the fit tries below the one asked for: multiples of this. */
+const CONTEXT_STEP = 256;
+
 /**
- * The largest context (multiple of 256, at most the one asked for) whose total fits `limit`. KV
- * memory grows linearly with the context, so two dry runs give the slope and a third confirms.
+ * The largest context (multiple of 256, at most the one asked for) whose total fits `limit`,
+ * assuming memory does not shrink as the context grows. KV memory grows linearly with the
+ * context, so the two ends give a first guess; compute buffers can grow in large steps, which puts
+ * the guess off either way, so dry runs around it (the guess, its neighbour, then bisection over
+ * the multiples of 256) settle the exact context: at most about log2(asked / 256) + 2 more.
  */
 async function fitContext(at: Estimator, load: NativeLoadOptions, engine: NativeEngineOptions, memoryLimit: number): Promise<Plan> {
   const limit = memoryLimit - SLACK;
@@ -95,12 +101,22 @@ async function fitContext(at: Estimator, load: NativeLoadOptions, engine: Native
     throw err;
   }
   const perToken = (full.estimate.totals.all - small.estimate.totals.all) / (wanted - low);
-  let ctx = Math.min(wanted, Math.floor((low + (limit - small.estimate.totals.all) / perToken) / 256) * 256);
-  for (; ctx > low; ctx -= 256) {
-    const p = await with_(ctx);
-    if (p.estimate.totals.all <= limit) return p;
+  const guess = Math.floor((low + (limit - small.estimate.totals.all) / perToken) / CONTEXT_STEP) * CONTEXT_STEP;
+  // invariant: `lo` fits (`best` is its plan), `hi` does not; the candidates are the multiples of
+  // 256 strictly between them. The guess is usually exact, so its neighbour is tried next.
+  const above = (c: number): number => (Math.floor(c / CONTEXT_STEP) + 1) * CONTEXT_STEP; // next multiple above c
+  const below = (c: number): number => (Math.ceil(c / CONTEXT_STEP) - 1) * CONTEXT_STEP; // next multiple below c
+  let lo = low, hi = wanted, best = small, lastFit = false;
+  for (let step = 0; above(lo) < hi; step++) {
+    const mid = Math.max(above(lo), below(Math.floor((lo + hi) / 2) + 1)); // a multiple of 256 in (lo, hi)
+    let probe = step === 0 ? Math.min(Math.max(guess, above(lo)), below(hi)) : step === 1 ? (lastFit ? above(lo) : below(hi)) : mid;
+    if (probe <= lo || probe >= hi) probe = mid;
+    const p = await with_(probe);
+    lastFit = p.estimate.totals.all <= limit;
+    if (lastFit) (lo = probe), (best = p);
+    else hi = probe;
   }
-  return small;
+  return best;
 }
 
 /**

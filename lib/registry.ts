@@ -20,7 +20,7 @@ const LAYOUT_2_2B = '49155-token vocabulary, <global-img> and <row_R_col_C> are 
  * tower (only its text model is wider). The '256m' fixture is the 256M's exact shape, compared
  * with llama-mtmd-cli in the slow suite (SMOLVLM_SLOW_TESTS=1); every run checks its vocabulary's
  * prompt layout on 'tiny' (same vocabulary, 128-pixel tiles) and SmolVLM-Instruct's on
- * 'tiny-2.2b' (test/instruct.test.mjs). The SmolVLM2 models' layouts are not confirmed here.
+ * 'tiny-2.2b' (test/model/instruct.test.mjs). The SmolVLM2 models' layouts are not confirmed here.
  */
 export const KNOWN_MODELS: readonly KnownModel[] = Object.freeze([
   { name: 'SmolVLM-256M-Instruct', repo: 'ggml-org/SmolVLM-256M-Instruct-GGUF', quant: 'Q8_0', quants: ['Q8_0', 'F16'], parameters: '256M', description: 'Smallest SmolVLM; under 1 GB for one image.', verified: { fixture: '256m', layout: LAYOUT_256M } },

@@ -1,152 +1,22 @@
-// Both loaders' rules in one file (a little over 400 lines): each rule sits next to the key it reads,
-// in the order llama-model.cpp and clip.cpp read them, so a reader can compare the two side by side.
+// Both loaders' rules in one file: each rule sits next to the key it reads, in the order
+// llama-model.cpp and clip.cpp read them, so a reader can compare each with its loader. The strict
+// reads they use (typed keys, the tensor plan) are in gguf_keys.{h,cc}.
 #include "gguf_rules.h"
 
 #include <cmath>
-#include <map>
 #include <set>
 #include <vector>
 
 #include "errors.h"
-#include "ggml.h"
+#include "gguf_keys.h"
 
 namespace smolvlm {
 namespace {
 
+using gguf_keys::Keys;
+using gguf_keys::TensorPlan;
+
 constexpr int64_t kMaxLayers = 512;  // LLAMA_MAX_LAYERS
-
-const char *TypeName(int t) {
-  static const char *names[] = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-                                "bool",  "string", "array", "uint64", "int64", "float64"};
-  return t >= 0 && t < GGUF_TYPE_COUNT ? names[t] : "unknown";
-}
-
-/** Typed reads of one file's keys; every failure names the key and the file. */
-class Keys {
- public:
-  Keys(const GgufView &f, const char *what, const char *code) : f_(f), what_(what), code_(code) {}
-
-  [[noreturn]] void Fail(const std::string &msg) const {
-    throw Error(code_, std::string(what_) + " " + msg + ": " + f_.path);
-  }
-  int64_t Id(const std::string &key) const { return gguf_find_key(f_.gguf, key.c_str()); }
-  bool Has(const std::string &key) const { return Id(key) >= 0; }
-
-  int64_t IdOf(const std::string &key, gguf_type type, bool required) const {
-    int64_t id = Id(key);
-    if (id < 0) {
-      if (required) Fail("has no key " + key);
-      return -1;
-    }
-    const int t = gguf_get_kv_type(f_.gguf, id);
-    if (t != type) Fail("key " + key + " has type " + TypeName(t) + ", expected " + TypeName(type));
-    return id;
-  }
-  /** A uint32 key (llama's loader also takes int32 for some, clip only uint32). */
-  int64_t U32(const std::string &key, bool required, int64_t dflt = -1) const {
-    int64_t id = IdOf(key, GGUF_TYPE_UINT32, required);
-    return id < 0 ? dflt : gguf_get_val_u32(f_.gguf, id);
-  }
-  double F32(const std::string &key, bool required, double dflt = NAN) const {
-    int64_t id = IdOf(key, GGUF_TYPE_FLOAT32, required);
-    return id < 0 ? dflt : gguf_get_val_f32(f_.gguf, id);
-  }
-  bool Bool(const std::string &key, bool required, bool dflt = false) const {
-    int64_t id = IdOf(key, GGUF_TYPE_BOOL, required);
-    return id < 0 ? dflt : gguf_get_val_bool(f_.gguf, id);
-  }
-  std::string Str(const std::string &key, bool required) const {
-    int64_t id = IdOf(key, GGUF_TYPE_STRING, required);
-    return id < 0 ? "" : gguf_get_val_str(f_.gguf, id);
-  }
-  /** An array key whose elements have `elem`; returns its length, -1 when absent. */
-  int64_t Arr(const std::string &key, gguf_type elem, bool required) const {
-    int64_t id = IdOf(key, GGUF_TYPE_ARRAY, required);
-    if (id < 0) return -1;
-    const int t = gguf_get_arr_type(f_.gguf, id);
-    if (t != elem) Fail("key " + key + " is an array of " + TypeName(t) + ", expected " + TypeName(elem));
-    return static_cast<int64_t>(gguf_get_arr_n(f_.gguf, id));
-  }
-  /** A uint32 scalar or a per-layer array of (u)int32 of length n_layer (llama's get_key_or_arr). */
-  std::vector<int64_t> PerLayer(const std::string &key, bool required, int64_t n_layer, int64_t dflt) const {
-    int64_t id = Id(key);
-    if (id < 0) {
-      if (required) Fail("has no key " + key);
-      return std::vector<int64_t>(n_layer, dflt);
-    }
-    if (gguf_get_kv_type(f_.gguf, id) != GGUF_TYPE_ARRAY) return std::vector<int64_t>(n_layer, U32(key, true));
-    const int t = gguf_get_arr_type(f_.gguf, id);
-    if (t != GGUF_TYPE_UINT32 && t != GGUF_TYPE_INT32) {
-      Fail("key " + key + " is an array of " + std::string(TypeName(t)) + ", expected uint32 or int32");
-    }
-    const int64_t n = gguf_get_arr_n(f_.gguf, id);
-    if (n != n_layer) Fail("key " + key + " has " + std::to_string(n) + " entries, expected block_count " + std::to_string(n_layer));
-    std::vector<int64_t> out(n);
-    const void *data = gguf_get_arr_data(f_.gguf, id);
-    for (int64_t i = 0; i < n; ++i) {
-      out[i] = t == GGUF_TYPE_UINT32 ? static_cast<const uint32_t *>(data)[i] : static_cast<const int32_t *>(data)[i];
-    }
-    return out;
-  }
-  void Positive(const std::string &key, int64_t v) const {
-    if (v <= 0) Fail("key " + key + " is " + std::to_string(v) + ", expected > 0");
-  }
-  void PositiveFinite(const std::string &key, double v, bool allow_zero = false) const {
-    if (!std::isfinite(v) || v < 0 || (!allow_zero && v == 0)) {
-      Fail("key " + key + " is " + std::to_string(v) + ", expected a finite number " + (allow_zero ? ">= 0" : "> 0"));
-    }
-  }
-
- private:
-  const GgufView &f_;
-  const char *what_;
-  const char *code_;
-};
-
-std::string ShapeStr(const std::vector<int64_t> &ne) {
-  std::string s = "[";
-  for (size_t i = 0; i < ne.size(); ++i) s += (i ? "," : "") + std::to_string(ne[i]);
-  return s + "]";
-}
-
-/** The tensors a loader will create: name -> shape; checks presence, extras and shapes. */
-class TensorPlan {
- public:
-  void Need(const std::string &name, std::vector<int64_t> ne) { want_[name] = {std::move(ne), true}; }
-  void Allow(const std::string &name, std::vector<int64_t> ne) { want_[name] = {std::move(ne), false}; }
-
-  void Check(const GgufView &f, const Keys &keys) const {
-    std::set<std::string> seen;
-    const int64_t n = gguf_get_n_tensors(f.gguf);
-    for (int64_t i = 0; i < n; ++i) {
-      const std::string name = gguf_get_tensor_name(f.gguf, i);
-      if (!seen.insert(name).second) keys.Fail("has the tensor " + name + " twice");
-      auto it = want_.find(name);
-      if (it == want_.end()) keys.Fail("has a tensor the loader does not expect: " + name);
-      const ggml_tensor *t = ggml_get_tensor(f.meta, name.c_str());
-      if (!t) keys.Fail("has a tensor without metadata: " + name);
-      const auto &ne = it->second.ne;
-      std::vector<int64_t> got;
-      for (int d = 0; d < GGML_MAX_DIMS; ++d) got.push_back(t->ne[d]);
-      std::vector<int64_t> exp = ne;
-      exp.resize(GGML_MAX_DIMS, 1);
-      if (got != exp) {
-        while (got.size() > ne.size() && got.back() == 1) got.pop_back();
-        keys.Fail("tensor " + name + " has shape " + ShapeStr(got) + ", expected " + ShapeStr(ne));
-      }
-    }
-    for (const auto &[name, spec] : want_) {
-      if (spec.required && !seen.count(name)) keys.Fail("has no tensor " + name + " (expected shape " + ShapeStr(spec.ne) + ")");
-    }
-  }
-
- private:
-  struct Spec {
-    std::vector<int64_t> ne;
-    bool required;
-  };
-  std::map<std::string, Spec> want_;
-};
 
 std::string Blk(const char *prefix, int64_t i, const char *rest) {
   return std::string(prefix) + std::to_string(i) + "." + rest;

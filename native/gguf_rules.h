@@ -7,18 +7,9 @@
 #pragma once
 #include <string>
 
-#include "gguf.h"
-
-struct ggml_context;
+#include "gguf_keys.h"
 
 namespace smolvlm {
-
-/** A parsed header: the gguf context and the ggml context holding its tensors' metadata. */
-struct GgufView {
-  const gguf_context *gguf;
-  ggml_context *meta;
-  const std::string &path;
-};
 
 /** Summary of a checked text model the projector check needs. */
 struct TextModelFacts {

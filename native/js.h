@@ -1,7 +1,8 @@
 // Every read of a JS value and every JS object built, in one place: the addon's boundary
 // (lib/binding.ts) seen from C++. JS sends every field (no defaults live in C++); a field that is
 // missing or of the wrong type is our bug, an ERR_INTERNAL error naming it. Errors users can
-// cause keep their own codes. All functions here run on the JS thread ([sync]).
+// cause keep their own codes. All functions here run on the JS thread ([sync]). The reads are in
+// js.cc, the objects built in js_objects.cc.
 #pragma once
 #include <napi.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The release's check of built packages on every runner, Windows included (test/package.test.mjs
+// The release's check of built packages on every runner, Windows included (test/package/package.test.mjs
 // is the thorough one, through a real registry, on POSIX): installs the given tarballs (the main
 // package, this platform's package, optionally a GPU add-on) with npm into a temp folder, checks
 // where the addon came from, and runs `smolvlm describe` on the tiny fixture. Without a GPU add-on

@@ -1,7 +1,7 @@
 // evaluate() without the addon: a stand-in model (the `vlm` option takes any object with SmolVLM's
 // info and generate) shows the prompts and images the engine is given, the output layout, the
 // resume after an interruption, and the handling of failing rows. The real model runs in
-// test/eval.test.mjs.
+// test/model/eval.test.mjs.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

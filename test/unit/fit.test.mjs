@@ -15,9 +15,9 @@ const LAYERS = 30;
  * the CPU. Not quite linear in the layer count: the output layer is bigger, the GPU's compute
  * buffers grow in steps, and a split model needs larger host compute buffers; KV memory is linear
  * in the context, compute grows in small steps (`concave`: compute grows fast up to 2048 tokens, then
- * not at all).
+ * not at all; `stepped`: compute grows by 150 MB at every 1024 tokens, as large graphs' buffers can).
  */
-function fakeAddon({ free = 1500 * MB, type = 'gpu', projector = 200 * MB, linear = false, concave = false } = {}) {
+function fakeAddon({ free = 1500 * MB, type = 'gpu', projector = 200 * MB, linear = false, concave = false, stepped = false } = {}) {
   const calls = [];
   const addon = {
     calls,
@@ -36,7 +36,8 @@ function fakeAddon({ free = 1500 * MB, type = 'gpu', projector = 200 * MB, linea
       const gpu = { device: 'GPU0', type, model: weights, context: kv(repeating), compute: onGpu ? gpuCompute : 0, free, total: 2000 * MB };
       const cpu = {
         device: 'CPU', type: 'cpu', model: LAYERS * 10 * MB + output - weights, context: kv(LAYERS - repeating),
-        compute: 50 * MB + (linear ? 0 : Math.ceil(ctx / 1024) * MB + (split ? 40 * MB : 0)) + (concave ? Math.min(ctx, 2048) * 40_000 : 0),
+        compute: 50 * MB + (linear ? 0 : Math.ceil(ctx / 1024) * MB + (split ? 40 * MB : 0)) + (concave ? Math.min(ctx, 2048) * 40_000 : 0) +
+          (stepped ? Math.floor(ctx / 1024) * 150 * MB : 0),
         free: 1e12, total: 1e12,
       };
       const devices = onGpu ? [gpu, cpu] : [cpu];
@@ -206,9 +207,35 @@ describe('the context under memoryLimit', () => {
       const plan = await planLoad(addon, CPU_LOAD, { contextSize: 4096 }, { memoryLimit: limit });
       assert.equal(plan.engine.contextSize, await largestFitting(limit, 4096, CPU_LOAD, opts), `limit ${limit / MB} MB`);
       assert.ok(addon.calls.length <= 2 + (4096 - MIN_FIT_CONTEXT) / 256, `${addon.calls.length} dry runs`);
-      if (addon.calls.length > 3) steppedDown++;
+      if (addon.calls.length > 4) steppedDown++;
     }
-    assert.ok(steppedDown > 0, 'some limits need more than the guess');
+    assert.ok(steppedDown > 0, 'some limits need more than the guess and its neighbour');
+  });
+
+  test('compute that grows in large steps: a first guess too low climbs to the largest that fits', async () => {
+    // the steps make the two ends' slope steeper than memory grows between steps, so the linear
+    // guess lands below the largest fitting context for most limits; a search that only steps down
+    // from the guess returns it
+    const opts = { stepped: true };
+    for (const wanted of [4096, 8192, 5000]) {
+      const smallest = (await usage(CPU_LOAD, { contextSize: MIN_FIT_CONTEXT }, opts)).total;
+      const most = (await usage(CPU_LOAD, { contextSize: wanted }, opts)).total;
+      let climbed = 0;
+      for (let limit = smallest + SLACK; limit < most + SLACK; limit += 7.3 * MB) {
+        const addon = fakeAddon(opts);
+        const plan = await planLoad(addon, CPU_LOAD, { contextSize: wanted }, { memoryLimit: limit });
+        const c = plan.engine.contextSize;
+        assert.equal(c, await largestFitting(limit, wanted, CPU_LOAD, opts), `limit ${limit / MB} MB, asked ${wanted}`);
+        assert.ok(plan.estimate.totals.all <= limit - SLACK);
+        assert.deepEqual(plan.estimate, (await planLoad(fakeAddon(opts), CPU_LOAD, plan.engine, {})).estimate, "the plan's estimate is its dry run");
+        // the two ends, the guess, its neighbour, then bisection over the multiples of 256
+        const bound = 4 + Math.ceil(Math.log2((wanted - MIN_FIT_CONTEXT) / 256));
+        assert.ok(addon.calls.length <= bound, `${addon.calls.length} dry runs (at most ${bound})`);
+        const guess = addon.calls[2]?.engine.contextSize;
+        if (guess !== undefined && c > guess) climbed++;
+      }
+      assert.ok(climbed > 0, `asked ${wanted}: some limits need a context above the first guess`);
+    }
   });
 
   test('a context that fits is kept, with one dry run', async () => {

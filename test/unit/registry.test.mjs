@@ -39,7 +39,7 @@ test('SmolVLM-Instruct (2.2B) is verified on its own layout: markers as text, 81
 });
 
 test('each verifying fixture is run by some test file', () => {
-  const files = readdirSync(testDir).filter((f) => f.endsWith('.test.mjs')).map((f) => readFileSync(join(testDir, f), 'utf8'));
+  const files = ['model', 'reference'].flatMap((d) => readdirSync(join(testDir, d)).filter((f) => f.endsWith('.test.mjs')).map((f) => readFileSync(join(testDir, d, f), 'utf8')));
   for (const m of KNOWN_MODELS) {
     if (m.verified === null) continue;
     const f = m.verified.fixture;

@@ -1,4 +1,4 @@
-// selftest: cases with a known outcome, for test/fuzz.test.mjs to check the harness's
+// selftest: cases with a known outcome, for test/model/fuzz.test.mjs to check the harness's
 // classification end to end (not part of a fuzz run: it is not in CLASSES).
 
 import { createServer } from 'node:http';
