@@ -42,7 +42,8 @@ export interface ImageResolution {
   /**
    * Scale the longest side to this many pixels before tiling, from one tile
    * (`info.vision.imageSize`) up to the model's default (`info.vision.longestEdge`). With 1024,
-   * that photo takes 2x2 tiles + 1 = 320 tokens.
+   * that photo takes 2x2 tiles + 1 = 320 tokens. At one tile's edge the image is not split, as
+   * Hugging Face's processor does it: the same as `tiling: false`.
    */
   longestEdge?: number;
   /**

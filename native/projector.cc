@@ -137,6 +137,10 @@ Image Projector::MakeImage(uint32_t width, uint32_t height, const uint8_t *rgb, 
     }
     s.longest_edge = longest_edge;
   }
+  // Hugging Face's Idefics3 processor does not split an image that fits one tile: at a longest edge
+  // of one tile it writes the unsplit layout (the overview alone), which is what tiling: false gives
+  // (mtmd would add a 1x1 grid before the overview: twice the tokens, and not what the model saw).
+  if (s.tiling && s.longest_edge == info_.image_size) s.tiling = false;
   if (!s.tiling) s.longest_edge = 0;  // one tile: the edge changes nothing
   if (s.longest_edge == default_longest_edge_ && !pixel_limits_) s.longest_edge = 0;
 

@@ -1,8 +1,8 @@
 // The fuzzer in the test suite (issue 14): the harness's own checks, and a short fuzz run.
 //
-// The short run (60 cases, 12 per class, seed 1, two children at a time: under a minute) asserts
+// The short run (250 cases, 50 per class, seed 1, two children at a time: a minute or two) asserts
 // what issue 14 requires: no case crashes, hangs, is rejected untyped, reaches a loopback server
-// or contradicts what its generator knows (strict). The same cases: `npm run fuzz -- --cases 60
+// or contradicts what its generator knows (strict). The same cases: `npm run fuzz -- --cases 250
 // --seed 1 --jobs 2 --strict`. The long run and its table: docs/reliability.md.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -81,10 +81,10 @@ describe('fuzz harness', () => {
   });
 });
 
-test('fuzz: 60 cases over every class, seed 1: no crash, hang, untyped error, loopback reached or wrong outcome',
+test('fuzz: 250 cases over every class, seed 1: no crash, hang, untyped error, loopback reached or wrong outcome',
   { timeout: 10 * 60_000 }, async () => {
-    const report = await fuzz({ total: 60, seeds: [1], jobs: 2, strict: true });
+    const report = await fuzz({ total: 250, seeds: [1], jobs: 2, strict: true });
     const summary = `\n${formatTable(report.counts)}\n`;
-    assert.equal(report.cases, 60, summary);
+    assert.equal(report.cases, 250, summary);
     assert.deepEqual(report.failures.map((f) => `${f.id} ${f.outcome} in ${f.phase}: ${f.name} -- ${f.reason}`), [], summary);
   });

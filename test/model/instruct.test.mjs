@@ -189,6 +189,7 @@ suite('tiny-2.2b', {
   'a tiled image (landscape: 3 rows x 4 columns + overview)': [{ name: 'landscape' }],
   'a tiled portrait (4 x 2)': [{ name: 'portrait' }],
   'longestEdge 768 (2 x 2)': [{ name: 'landscape', options: { longestEdge: 768 } }],
+  'longestEdge 384, one tile (HF does not split: the unsplit layout)': [{ name: 'landscape', options: { longestEdge: 384 } }],
   'tiling: false (the overview alone, the unsplit layout)': [{ name: 'square', options: { tiling: false } }],
   'three images with different settings in one prompt': [
     { name: 'square', options: { tiling: false } }, { name: 'portrait', options: { longestEdge: 768 } }, { name: 'landscape' },
@@ -199,5 +200,6 @@ suite('tiny-2.2b', {
 suite('tiny', {
   'a tiled image (2 x 2 + overview)': [{ name: 'landscape' }],
   'tiling: false': [{ name: 'portrait', options: { tiling: false } }],
+  'longestEdge 128, one tile (HF does not split)': [{ name: 'portrait', options: { longestEdge: 128 } }],
   'two images': [{ name: 'portrait' }, { name: 'square', options: { tiling: false } }],
 });
