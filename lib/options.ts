@@ -3,6 +3,10 @@
  * CLI help and the TSDoc use), the checks of load and sampling options, and the mapping of JS
  * options onto the native boundary (lib/binding.ts), where every field is sent: native code keeps
  * no defaults.
+ *
+ * Longer than 400 lines on purpose: the defaults, their limits, the checks and the native mapping
+ * of each option sit together, so that adding an option touches one file and the compiler check
+ * of KNOWN_KEYS against the types sees them all.
  */
 import { availableParallelism } from 'node:os';
 import type { NativeEngineOptions, NativeGenerateParams, NativeImage, NativeLoadOptions } from './binding.js';

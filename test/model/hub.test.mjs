@@ -1,5 +1,7 @@
 // Hub downloads against a local mock hub (no internet): resolution, cache layout, resume,
 // checksums, auth, offline mode, locking between processes, abort, progress, cache listing.
+// Over 400 lines on purpose: every case shares one mock hub and its request log; split, each file
+// would start its own server and repeat its setup.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,7 @@
 // Options: the defaults, the checks of load and sampling options, and the mapping onto the native
 // boundary, where every field of the contract (native/js.h reads each one strictly) is sent. No addon.
+// Over 400 lines on purpose: it mirrors lib/options.ts section by section (defaults, limits, each
+// check, the mapping), so a change there has its test in the same place here.
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
