@@ -129,7 +129,7 @@ test(`generate calls with images, aborts and errors do not leak (${slow ? 1000 :
     const kinds = ['square', 'landscape', 'portrait'];
     for (let i = 0; i < 60 + ${slow ? 1000 : 150}; i++) {
       // every resolution path: defaults, a smaller edge, the overview alone (its tile is dropped)
-      const resolution = [{}, { longestEdge: 128 }, { tiling: false }][Math.floor(i / 3) % 3];
+      const resolution = [{}, { longestEdge: 192 }, { tiling: false }][Math.floor(i / 3) % 3];
       const content = [{ type: 'image', image: images[kinds[i % 3]], ...resolution }, { type: 'text', text: 'Question ' + i }];
       const request = { messages: [{ role: 'user', content }], maxTokens: 4 };
       if (i % 10 === 7) request.signal = AbortSignal.timeout(1);
