@@ -23,6 +23,8 @@ export interface ServeFlags {
   port?: string | number;
   /** Requests decoded together. Default 4. */
   parallel?: string | number;
+  /** Each slot its own `contextSize / parallel` KV cells (`kvUnified: false`), as `llama-server --parallel`. */
+  kvPerSlot?: boolean;
   apiKey?: string;
   /** A file with one key per line. */
   apiKeyFile?: string;
@@ -55,6 +57,7 @@ export function addServeOptions(cmd: Command): Command {
     .option('--host <address>', 'interface to listen on; 0.0.0.0 exposes the server (default 127.0.0.1)')
     .option('--port <n>', 'port; 0 picks a free one (default 8080)')
     .option('--parallel <n>', 'requests decoded together (default 4)')
+    .option('--kv-per-slot', "each slot gets its own ctx / parallel KV cells (as llama-server --parallel): faster with many concurrent requests; a prompt may use only its slot's share")
     .option('--api-key <key>', 'require this key (Authorization: Bearer or x-api-key) on every route but /health')
     .option('--api-key-file <file>', 'require one of the keys in this file, one per line')
     .option('--cors <origins>', "allowed CORS origins, comma-separated, or '*'")
@@ -161,7 +164,9 @@ export async function serveCommand(flags: ServeFlags, load: LoadModelOptions, io
   try {
     // download first (with the CLI's progress), so that a slow download happens before listening
     const files = await resolveModelFiles(load.model, load.mmproj, { signal: loading.signal, ...load.hub });
-    const modelPromise = loadModel({ ...load, model: files.model, mmproj: files.mmproj, parallel, signal: loading.signal });
+    const modelPromise = loadModel({
+      ...load, model: files.model, mmproj: files.mmproj, parallel, ...(flags.kvPerSlot ? { kvUnified: false } : {}), signal: loading.signal,
+    });
     modelPromise.catch(() => {}); // observed below; /health reports it meanwhile
     const { createServer } = await import('./index.js');
     const app = createServer(modelPromise, { ...serverOpts, modelId: serverOpts.modelId ?? idFor(load.model) });
@@ -172,7 +177,7 @@ export async function serveCommand(flags: ServeFlags, load: LoadModelOptions, io
       if (result) {
         vlm = result.m;
         const i = vlm.info;
-        out(`ready: ${options.modelId ?? idFor(load.model)} (${i.parallel} slots, context ${i.contextSize}, ${i.hasVision ? 'text and images' : 'text only'})`);
+        out(`ready: ${options.modelId ?? idFor(load.model)} (${i.parallel} slots, context ${i.contextSize}${flags.kvPerSlot ? ` (${Math.floor(i.contextSize / i.parallel)} per slot)` : ''}, ${i.hasVision ? 'text and images' : 'text only'})`);
         await stopped;
       }
     } finally {

@@ -69,6 +69,26 @@ test('prints its URL and a ready line; /health and /v1/models answer', async () 
   }
 });
 
+test('--kv-per-slot gives each slot its share of the context: a longer prompt is refused, a short one answers', async () => {
+  const s = await serve({ parallel: 2, kvPerSlot: true }); // the fixture's context is 4096: 2048 per slot
+  try {
+    assert.match(s.output().stdout, /2 slots, context 4096 \(2048 per slot\)/);
+    const ask = (content) => fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content }], max_tokens: 4, temperature: 0 }),
+    });
+    const long = await ask('word '.repeat(3000)); // fits the 4096 context, not a 2048 slot
+    assert.equal(long.status, 400);
+    assert.match((await long.json()).error.message, /per slot/);
+    const ok = await ask('Hi');
+    assert.equal(ok.status, 200);
+    assert.ok((await ok.json()).choices[0].message.content.length > 0);
+  } finally {
+    s.child.kill('SIGTERM');
+    await s.exited;
+  }
+});
+
 test('SIGTERM with a request in flight: it finishes, new connections are refused, exit 0', async () => {
   const s = await serve({ grace: '10m' }); // a loaded machine generates slowly: the request must end by itself
   const r = await streamRequest(s.url, 200); // long enough to be in flight on a fast machine too
