@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { ensureFixture, ensureTestImages, loadTiny, referenceCli, userMessage } from '../helpers.mjs';
 
 const THREADS = availableParallelism();
-const RUNS = 4; // two-thread encodes of a tiny image vary 5x run to run on a VM (23-170 ms for llama-mtmd-cli): best of 4
+const RUNS = 6; // two-thread encodes of a tiny image vary 5x run to run on a VM (17-170 ms for llama-mtmd-cli): best of 6
 
 /** Best image-encode time of uncached requests (no image cache, no prompt cache). */
 async function oursMs(image) {
