@@ -42,7 +42,7 @@ function panel(s, top, left, title, value, unit) {
   }
 }
 sets.forEach((s, k) => {
-  const top = 90 + k * rowH, model = `${s.size} model${s.detail === 'low' ? ', image as one tile' : ''}`;
+  const top = 90 + k * rowH, model = `${s.size} model${s.detail === 'low' ? ', one tile' : ''}${s.promptCache ? ', prompt cache on' : s.promptCache === false ? ', fresh encodes' : ''}`;
   panel(s, top, lefts[0], `${model}: aggregate throughput`, (r) => r.tokensPerSecond, 'generated tokens/s');
   panel(s, top, lefts[1], `${model}: p99 latency`, (r) => r.latencyMs.p99 / 1000, 'seconds');
 });

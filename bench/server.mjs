@@ -8,10 +8,12 @@
 // token over every request, errors, and RSS of the serving process (the server child for HTTP,
 // this process for direct calls): after a warm-up request, highest, after each round and after
 // the last (flat: no growth from round to round). The image
-// cache is off on both sides, so every request encodes its image.
+// cache and the prompt cache are off on both sides, so every request encodes its image (with the
+// prompt cache on, a request that lands in a slot which served the same image and prompt reuses
+// that slot's KV cells and encodes nothing: --prompt-cache measures that case).
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
-//                         [--json out.json]
+//                         [--prompt-cache] [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,11 +36,12 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     detail: { type: 'string', default: 'auto' },
     json: { type: 'string' },
+    'prompt-cache': { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
   },
 });
 const files = await ensureFixture({ size: values.size });
-const load = { model: files.model, mmproj: files.mmproj, threads: Number(values.threads), contextSize: 8192, imageCache: false };
+const load = { model: files.model, mmproj: files.mmproj, threads: Number(values.threads), contextSize: 8192, imageCache: false, promptCache: values['prompt-cache'] };
 
 if (values.child) {
   // the server side: `smolvlm serve` as the CLI runs it
@@ -89,7 +92,7 @@ async function drive(concurrency, one, rss) {
 }
 
 // ---- HTTP: the server in a child process ----
-const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads, ...(values['prompt-cache'] ? ['--prompt-cache'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
 while (!/^ready: /m.test(out)) {
@@ -135,7 +138,7 @@ const runs = []; // { side, concurrency, round, ...drive() }
 await viaHttp(performance.now()); // warm-up, one request each
 await direct(performance.now());
 const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up: buffers touched once
-console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
+console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}, prompt cache ${values['prompt-cache'] ? 'on' : 'off'}; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
 for (let round = 0; round < rounds; round++) {
   for (const c of levels) {
     const order = round % 2 === 0 ? ['http', 'direct'] : ['direct', 'http'];
@@ -180,5 +183,5 @@ for (const c of levels) {
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, promptCache: values['prompt-cache'], parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
 }
