@@ -3,7 +3,7 @@
  * input (options.ts), prepares the request (input/prepare.ts), hands it to native code and
  * returns what comes back (stream.ts); dispose waits for what is in flight. Loading is load.ts.
  */
-import type { NativeEngine, NativeGrammar, NativeModel } from './binding.js';
+import type { NativeEngine, NativeGrammar, NativeImage, NativeModel } from './binding.js';
 import { DisposedError, fromNative, invalid } from './errors.js';
 import { prepareRequest, renderMessages, type PreparedRequest, type PromptModel } from './input/prepare.js';
 import { withTotals } from './memory.js';
@@ -201,21 +201,8 @@ export class SmolVLM implements AsyncDisposable {
    * or the context before asking.
    */
   async countTokens(input: GenerateRequest): Promise<{ total: number; image: number; text: number }> {
-    const callSite = new Error();
-    this.#live();
-    let request: GenerateRequest;
-    try {
-      request = checkedRequest(input, 'countTokens');
-    } catch (err) {
-      throw fromNative(err, callSite);
-    }
-    const { prompt, images } = await this.#prepare(request, callSite);
-    try {
-      const { total, image } = await this.#track(this.#model.countTokens(prompt, images, addSpecialOf(request)));
-      return { total, image, text: total - image };
-    } catch (err) {
-      throw fromNative(err, callSite);
-    }
+    const { total, image } = await this.#promptQuery(input, 'countTokens', new Error(), (p, i, a) => this.#model.countTokens(p, i, a));
+    return { total, image, text: total - image };
   }
 
   /**
@@ -226,17 +213,26 @@ export class SmolVLM implements AsyncDisposable {
    * Face's `input_ids` hold the `<image>` token.
    */
   async promptTokens(input: GenerateRequest): Promise<number[]> {
-    const callSite = new Error();
+    return Array.from(await this.#promptQuery(input, 'promptTokens', new Error(), (p, i, a) => this.#model.promptTokens(p, i, a)));
+  }
+
+  /**
+   * Checks `input` as `op`'s request, renders its prompt and decodes its images, then runs the
+   * native query on them; every failure is a typed error whose stack starts at `callSite` (an
+   * Error the public method made, so the stack points at the caller).
+   */
+  async #promptQuery<T>(input: GenerateRequest, op: 'countTokens' | 'promptTokens', callSite: Error,
+    query: (prompt: string, images: NativeImage[], addSpecial: boolean) => Promise<T>): Promise<T> {
     this.#live();
     let request: GenerateRequest;
     try {
-      request = checkedRequest(input, 'promptTokens');
+      request = checkedRequest(input, op);
     } catch (err) {
       throw fromNative(err, callSite);
     }
     const { prompt, images } = await this.#prepare(request, callSite);
     try {
-      return Array.from(await this.#track(this.#model.promptTokens(prompt, images, addSpecialOf(request))));
+      return await this.#track(query(prompt, images, addSpecialOf(request)));
     } catch (err) {
       throw fromNative(err, callSite);
     }
