@@ -70,3 +70,22 @@ export async function post(url, path, body, headers = {}) {
   }
   return { status: res.status, headers: res.headers, json, text };
 }
+
+/** A chat completion sent with `logprobs: true`, as test/same-greedy.mjs compares answers. */
+export function greedyOfCompletion(r) {
+  const content = r.choices[0].logprobs?.content ?? [];
+  return { text: r.choices[0].message.content, tokens: content.map((c) => c.token), logprobs: content.map((c) => c.logprob), finishReason: r.choices[0].finish_reason };
+}
+
+/** The same from a chat completion stream sent with `logprobs: true`. */
+export async function greedyOfStream(stream) {
+  const g = { text: '', tokens: [], logprobs: [], finishReason: undefined };
+  for await (const c of stream) {
+    const choice = c.choices[0];
+    if (!choice) continue;
+    g.text += choice.delta?.content ?? '';
+    for (const e of choice.logprobs?.content ?? []) g.tokens.push(e.token), g.logprobs.push(e.logprob);
+    if (choice.finish_reason) g.finishReason = choice.finish_reason;
+  }
+  return g;
+}

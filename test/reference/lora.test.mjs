@@ -11,6 +11,7 @@ import { f32, str, u32, writeGGUF } from '../fixtures/gguf.mjs';
 import { ensureLora, loraModel } from '../fixtures/lora.mjs';
 import { SHAPES } from '../fixtures/synth.mjs';
 import { ensureTestImages, loadTiny, referenceAnswer, root, tempDir, THREADS, userMessage } from '../helpers.mjs';
+import { assertSameAnswers, assertSameGreedy } from '../same-greedy.mjs';
 
 const PROMPT = 'Describe this image.';
 const MAX_TOKENS = 24;
@@ -61,13 +62,18 @@ describe('LoRA adapters', () => {
     }
   });
 
-  test('requests with different adapter sets in parallel each get their own weights', async () => {
+  test('requests with different adapter sets in parallel each get their own weights', async (t) => {
     const sets = [undefined, [], [{ id: vlm.info.lora[0].id, scale: 0.5 }]];
-    const want = [reference.square[1], reference.square.base, reference.square[0.5]];
-    const runs = [];
-    for (let i = 0; i < 9; i++) runs.push(ours(vlm, images.square, { lora: sets[i % 3] }).then(withEog));
-    const got = await Promise.all(runs);
-    got.forEach((text, i) => assert.equal(text, want[i % 3], `request ${i} (set ${i % 3})`));
+    const GREEDY = { tokens: true, logprobs: true };
+    // alone, each set is llama-mtmd-cli's answer exactly
+    const alone = [];
+    for (const lora of sets) alone.push(await ours(vlm, images.square, { lora, ...GREEDY }));
+    assert.deepEqual(alone.map(withEog), [reference.square[1], reference.square.base, reference.square[0.5]]);
+    // precondition: the comparison below tells the three sets apart, near-ties allowed
+    for (const [a, b] of [[0, 1], [0, 2], [1, 2]]) assert.throws(() => assertSameGreedy(alone[a], alone[b]), { code: 'ERR_ASSERTION' }, `sets ${a} and ${b}`);
+    // in parallel on two slots: token for token, up to a floating-point near-tie (test/same-greedy.mjs)
+    const got = await Promise.all(Array.from({ length: 9 }, (_, i) => ours(vlm, images.square, { lora: sets[i % 3], ...GREEDY })));
+    assertSameAnswers(t, got, got.map((_, i) => alone[i % 3]), (i) => `request ${i} (set ${i % 3})`);
   });
 
   test('info.lora, memory() and estimateMemory() count the adapter', async () => {

@@ -1,0 +1,42 @@
+// test/same-greedy.mjs: greedy answers compared up to a near-tie, and every way it must fail.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NEAR_TIE, PREFIX_DRIFT, assertSameGreedy } from '../same-greedy.mjs';
+
+const run = (tokens, logprobs, finishReason = 'length') => ({ text: tokens.join(' '), tokens, logprobs, finishReason });
+const lp = [-7.1976, -6.9854, -7.1511, -6.9167];
+
+test('equal tokens with rounding-sized drift pass and report no tie', () => {
+  assert.equal(assertSameGreedy(run([1, 2, 3, 4], lp.map((x) => x + 0.003)), run([1, 2, 3, 4], lp)), null);
+});
+
+test('a divergence with the same log-probability is a near-tie at its index', () => {
+  const e = run([1, 2, 8087, 5], [-7.1, -6.9, -6.842953, -7.3]);
+  const a = run([1, 2, 17294, 9], [-7.1, -6.9, -6.841557, -7.0]);
+  assert.equal(assertSameGreedy(a, e), 2);
+});
+
+test('a divergence with another log-probability fails and says where', () => {
+  const e = run([1, 2, 3], [-7.1, -6.9, -6.84]);
+  const a = run([1, 2, 4], [-7.1, -6.9, -6.84 + NEAR_TIE * 2]);
+  assert.throws(() => assertSameGreedy(a, e, 'request 2'), (err) => err.code === 'ERR_ASSERTION' && /request 2: parts at token 2/.test(err.message) && /more than a near-tie/.test(err.message));
+});
+
+test('the same tokens with a shifted distribution fail', () => {
+  const e = run([1, 2, 3], [-7.1, -6.9, -6.84]);
+  const a = run([1, 2, 3], [-7.1, -6.9 + PREFIX_DRIFT * 2, -6.84]);
+  assert.throws(() => assertSameGreedy(a, e), /token 1 \(2\) is the same but its log-probability differs/);
+});
+
+test('an answer that ends early cannot be a shown near-tie', () => {
+  assert.throws(() => assertSameGreedy(run([1, 2], lp.slice(0, 2), 'stop'), run([1, 2, 3], lp.slice(0, 3))), /ended early/);
+});
+
+test('the same tokens with another text fail', () => {
+  assert.throws(() => assertSameGreedy({ ...run([1, 2], lp.slice(0, 2)), text: 'x' }, run([1, 2], lp.slice(0, 2))), /another text/);
+});
+
+test('results without tokens or logprobs are a TypeError, not a pass', () => {
+  assert.throws(() => assertSameGreedy({ text: 'a' }, run([1], [-1])), TypeError);
+  assert.throws(() => assertSameGreedy(run([1], [-1]), { text: 'a', tokens: [1], logprobs: [] }), TypeError);
+});
