@@ -73,7 +73,8 @@ export async function post(url, path, body, headers = {}) {
 
 /** A chat completion sent with `logprobs: true`, as test/same-greedy.mjs compares answers. */
 export function greedyOfCompletion(r) {
-  const content = r.choices[0].logprobs?.content ?? [];
+  const content = r.choices[0].logprobs?.content;
+  if (!Array.isArray(content)) throw new TypeError('the completion has no logprobs.content (send logprobs: true)');
   return { text: r.choices[0].message.content, tokens: content.map((c) => c.token), logprobs: content.map((c) => c.logprob), finishReason: r.choices[0].finish_reason };
 }
 
@@ -83,6 +84,7 @@ export async function greedyOfStream(stream) {
   for await (const c of stream) {
     const choice = c.choices[0];
     if (!choice) continue;
+    if ((choice.delta?.content ?? '') !== '' && !Array.isArray(choice.logprobs?.content)) throw new TypeError('a stream chunk with text has no logprobs.content (send logprobs: true)');
     g.text += choice.delta?.content ?? '';
     for (const e of choice.logprobs?.content ?? []) g.tokens.push(e.token), g.logprobs.push(e.logprob);
     if (choice.finish_reason) g.finishReason = choice.finish_reason;

@@ -57,7 +57,8 @@ test('streamed, and several sets at once on two slots: each request gets its own
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
   assert.equal(text, want[0].text);
-  // two slots at once: token for token, up to a floating-point near-tie (test/same-greedy.mjs)
+  // all at once on two slots (the engine batches requests of one set together and runs different
+  // sets one after another): token for token, up to a floating-point near-tie (test/same-greedy.mjs)
   const order = [0, 1, 2, 0, 1, 2];
   const got = await Promise.all(order.map((i) => servedCompletion({ logprobs: true, ...(sets[i] ? { lora: sets[i] } : {}) }).then(greedyOfCompletion)));
   assertSameAnswers(t, got, order.map((i) => want[i]), (k) => `request ${k} (set ${order[k]})`);

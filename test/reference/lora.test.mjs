@@ -71,7 +71,8 @@ describe('LoRA adapters', () => {
     assert.deepEqual(alone.map(withEog), [reference.square[1], reference.square.base, reference.square[0.5]]);
     // precondition: the comparison below tells the three sets apart, near-ties allowed
     for (const [a, b] of [[0, 1], [0, 2], [1, 2]]) assert.throws(() => assertSameGreedy(alone[a], alone[b]), { code: 'ERR_ASSERTION' }, `sets ${a} and ${b}`);
-    // in parallel on two slots: token for token, up to a floating-point near-tie (test/same-greedy.mjs)
+    // all at once on two slots (the engine batches requests of one set together and runs different
+    // sets one after another): token for token, up to a floating-point near-tie (test/same-greedy.mjs)
     const got = await Promise.all(Array.from({ length: 9 }, (_, i) => ours(vlm, images.square, { lora: sets[i % 3], ...GREEDY })));
     assertSameAnswers(t, got, got.map((_, i) => alone[i % 3]), (i) => `request ${i} (set ${i % 3})`);
   });

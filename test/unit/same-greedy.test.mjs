@@ -1,7 +1,7 @@
 // test/same-greedy.mjs: greedy answers compared up to a near-tie, and every way it must fail.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NEAR_TIE, PREFIX_DRIFT, assertSameGreedy } from '../same-greedy.mjs';
+import { DRIFT, assertSameGreedy } from '../same-greedy.mjs';
 
 const run = (tokens, logprobs, finishReason = 'length') => ({ text: tokens.join(' '), tokens, logprobs, finishReason });
 const lp = [-7.1976, -6.9854, -7.1511, -6.9167];
@@ -18,18 +18,27 @@ test('a divergence with the same log-probability is a near-tie at its index', ()
 
 test('a divergence with another log-probability fails and says where', () => {
   const e = run([1, 2, 3], [-7.1, -6.9, -6.84]);
-  const a = run([1, 2, 4], [-7.1, -6.9, -6.84 + NEAR_TIE * 2]);
+  const a = run([1, 2, 4], [-7.1, -6.9, -6.84 + DRIFT * 2]);
   assert.throws(() => assertSameGreedy(a, e, 'request 2'), (err) => err.code === 'ERR_ASSERTION' && /request 2: parts at token 2/.test(err.message) && /more than a near-tie/.test(err.message));
 });
 
 test('the same tokens with a shifted distribution fail', () => {
   const e = run([1, 2, 3], [-7.1, -6.9, -6.84]);
-  const a = run([1, 2, 3], [-7.1, -6.9 + PREFIX_DRIFT * 2, -6.84]);
+  const a = run([1, 2, 3], [-7.1, -6.9 + DRIFT * 2, -6.84]);
   assert.throws(() => assertSameGreedy(a, e), /token 1 \(2\) is the same but its log-probability differs/);
 });
 
-test('an answer that ends early cannot be a shown near-tie', () => {
+test('an answer that ends early, either one, cannot be a shown near-tie', () => {
   assert.throws(() => assertSameGreedy(run([1, 2], lp.slice(0, 2), 'stop'), run([1, 2, 3], lp.slice(0, 3))), /ended early/);
+  assert.throws(() => assertSameGreedy(run([1, 2, 3], lp.slice(0, 3)), run([1, 2], lp.slice(0, 2), 'stop')), /ended early/);
+  assert.throws(() => assertSameGreedy(run([1], lp.slice(0, 1)), run([], [], 'stop')), /ended early/);
+});
+
+test('two empty answers are the same; text pieces compare as tokens (the server lists pieces)', () => {
+  assert.equal(assertSameGreedy(run([], []), run([], [])), null);
+  assert.equal(assertSameGreedy(run(['a', ' b'], lp.slice(0, 2)), run(['a', ' b'], lp.slice(0, 2))), null);
+  assert.equal(assertSameGreedy(run(['a', ' c'], [-7, -6.9]), run(['a', ' b'], [-7, -6.901])), 1);
+  assert.throws(() => assertSameGreedy(run(['a', ' c'], [-7, -6.5]), run(['a', ' b'], [-7, -6.9])), /more than a near-tie/);
 });
 
 test('the same tokens with another text fail', () => {
