@@ -80,3 +80,12 @@ export function assertSameAnswers(t, actual, expected, label = (i) => `request $
     if (tie !== null) t.diagnostic(`${label(i)}: a near-tie at token ${tie} (${expected[i].tokens[tie]} / ${r.tokens[tie]})`);
   });
 }
+
+/** Precondition of a test that tells answers apart with assertSameGreedy: no two of `answers` pass it. */
+export function assertToldApart(answers, label = (i) => `answer ${i}`) {
+  for (let i = 0; i < answers.length; i++) {
+    for (let j = i + 1; j < answers.length; j++) {
+      assert.throws(() => assertSameGreedy(answers[i], answers[j]), { code: 'ERR_ASSERTION' }, `precondition: ${label(i)} and ${label(j)} are told apart`);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 // test/same-greedy.mjs: greedy answers compared up to a near-tie, and every way it must fail.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DRIFT, assertSameGreedy } from '../same-greedy.mjs';
+import { DRIFT, assertSameGreedy, assertToldApart } from '../same-greedy.mjs';
 
 const run = (tokens, logprobs, finishReason = 'length') => ({ text: tokens.join(' '), tokens, logprobs, finishReason });
 const lp = [-7.1976, -6.9854, -7.1511, -6.9167];
@@ -48,4 +48,10 @@ test('the same tokens with another text fail', () => {
 test('results without tokens or logprobs are a TypeError, not a pass', () => {
   assert.throws(() => assertSameGreedy({ text: 'a' }, run([1], [-1])), TypeError);
   assert.throws(() => assertSameGreedy(run([1], [-1]), { text: 'a', tokens: [1], logprobs: [] }), TypeError);
+});
+
+test('assertToldApart: passes for answers that differ, fails naming a pair that passes as the same', () => {
+  const a = run([1, 2], [-7, -6.9]), b = run([1, 3], [-7, -6.5]), c = run([1, 4], [-7, -6.901]);
+  assertToldApart([a, b]);
+  assert.throws(() => assertToldApart([a, b, c], (i) => `set ${i}`), /set 0 and set 2 are told apart/);
 });
