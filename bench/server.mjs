@@ -7,13 +7,15 @@
 // tokens/s (tokens over the summed wall time of the rounds), p50/p99 latency and time to first
 // token over every request, errors, and RSS of the serving process (the server child for HTTP,
 // this process for direct calls): after a warm-up request, highest, after each round and after
-// the last (flat: no growth from round to round). The image
-// cache and the prompt cache are off on both sides, so every request encodes its image (with the
-// prompt cache on, a request that lands in a slot which served the same image and prompt reuses
-// that slot's KV cells and encodes nothing: --prompt-cache measures that case).
+// the last (flat: no growth from round to round). Both sides run with the library's default
+// caches (the image cache and the prompt cache on), as `smolvlm serve` does, and by default every
+// request of a side sends a picture of its own, so every request encodes its image. The bench
+// counts what the caches served (images whose KV cells a slot still held, tiles from the image
+// cache), so a run shows it. --pictures N sends N pictures in turn; --pictures 1 one picture
+// every time: the caches then serve nearly every image (the cached case).
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
-//                         [--prompt-cache] [--json out.json]
+//                         [--pictures N] [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import { loadModel } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
-import { benchPhoto } from './photo.mjs';
+import { benchPhotos } from './photo.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -36,17 +38,18 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     detail: { type: 'string', default: 'auto' },
     json: { type: 'string' },
-    'prompt-cache': { type: 'boolean', default: false },
+    pictures: { type: 'string' },
     child: { type: 'boolean', default: false },
   },
 });
 const files = await ensureFixture({ size: values.size });
-const load = { model: files.model, mmproj: files.mmproj, threads: Number(values.threads), contextSize: 8192, imageCache: false, promptCache: values['prompt-cache'] };
+const load = { model: files.model, mmproj: files.mmproj, threads: Number(values.threads), contextSize: 8192 };
 
 if (values.child) {
   // the server side: `smolvlm serve` as the CLI runs it
   const { serveCommand } = await import('../dist/server/command.js');
-  await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024 }, load);
+  // --metrics: the bench reads the image cache's counters from /metrics
+  await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024, metrics: true }, load);
   process.exit(0);
 }
 
@@ -54,8 +57,11 @@ const levels = values.concurrency.split(',').map(Number);
 const requests = Number(values.requests), rounds = Number(values.rounds), tokens = Number(values.tokens);
 const low = values.detail === 'low';
 const PROMPT = 'Describe this image in detail.';
-const image = readFileSync(await benchPhoto('server-bench.png'));
-const dataUrl = `data:image/png;base64,${image.toString('base64')}`;
+// default: one picture per request of a side (the warm-up request included)
+const pictureCount = values.pictures === undefined ? 1 + rounds * requests * levels.reduce((a, c) => a + c, 0) : Number(values.pictures);
+const pictures = (await benchPhotos(pictureCount, 'server-bench')).map((path) => readFileSync(path));
+const dataUrls = pictures.map((image) => `data:image/png;base64,${image.toString('base64')}`);
+const sent = { http: 0, direct: 0 }; // each side's requests so far: request k sends picture k mod --pictures
 
 function quantile(xs, q) {
   if (xs.length === 0) return NaN;
@@ -64,9 +70,10 @@ function quantile(xs, q) {
 }
 
 /** Runs `concurrency` clients, each sending `requests` requests one after another. */
-async function drive(concurrency, one, rss) {
+async function drive(concurrency, one, rss, tiles) {
   const lat = [], ttft = [];
-  let generated = 0, errors = 0, rssMax = 0;
+  let generated = 0, errors = 0, rssMax = 0, promptReused = 0;
+  const tiles0 = await tiles();
   const sampler = setInterval(async () => (rssMax = Math.max(rssMax, await rss())), 250);
   const t0 = performance.now();
   await Promise.all(
@@ -78,6 +85,7 @@ async function drive(concurrency, one, rss) {
           lat.push(performance.now() - start);
           ttft.push(r.ttft);
           generated += r.tokens;
+          if (r.cached >= r.imageTokens) promptReused++; // the image's KV cells came from a slot
         } catch (err) {
           errors++;
           if (errors <= 3) console.error(`  error: ${err.message}`);
@@ -88,11 +96,12 @@ async function drive(concurrency, one, rss) {
   const wall = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const rssEnd = await rss();
-  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd };
+  const tiles1 = await tiles();
+  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd, promptReused, tileHits: tiles1.hits - tiles0.hits, tileMisses: tiles1.misses - tiles0.misses };
 }
 
 // ---- HTTP: the server in a child process ----
-const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads, ...(values['prompt-cache'] ? ['--prompt-cache'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads], { stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
 while (!/^ready: /m.test(out)) {
@@ -107,45 +116,56 @@ const childRss = async () => {
     return NaN; // not Linux
   }
 };
+/** The server's image-cache counters (tiles), from /metrics. */
+async function httpTiles() {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const counter = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { hits: counter('smolvlm_image_cache_hits_total'), misses: counter('smolvlm_image_cache_misses_total') };
+}
 const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
 async function viaHttp(start) {
+  const dataUrl = dataUrls[sent.http++ % dataUrls.length];
   const stream = await openai.chat.completions.create({
     messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl, ...(low ? { detail: 'low' } : {}) } }, { type: 'text', text: PROMPT }] }],
     max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
   });
-  let ttft, n = 0;
+  let ttft, usage;
   for await (const c of stream) {
     if (ttft === undefined && c.choices[0]?.delta?.content) ttft = performance.now() - start;
-    if (c.usage) n = c.usage.completion_tokens;
+    if (c.usage) usage = c.usage;
   }
-  if (n !== tokens) throw new Error(`${n} tokens instead of ${tokens}`);
-  return { ttft, tokens: n };
+  if (usage?.completion_tokens !== tokens) throw new Error(`${usage?.completion_tokens} tokens instead of ${tokens}`);
+  return { ttft, tokens: usage.completion_tokens, cached: usage.prompt_tokens_details.cached_tokens, imageTokens: usage.prompt_tokens_details.image_tokens };
 }
 
 // ---- direct library calls, same settings, in this process ----
 const vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
 async function direct(start) {
+  const image = pictures[sent.direct++ % pictures.length];
   const s = vlm.stream({ messages: [{ role: 'user', content: [{ type: 'image', image, ...(low ? { tiling: false } : {}) }, { type: 'text', text: PROMPT }] }], maxTokens: tokens, temperature: 0, ignoreEos: true });
   let ttft;
   for await (const c of s) if (ttft === undefined && c.text) ttft = performance.now() - start;
-  const n = (await s.result).usage.completionTokens;
-  if (n !== tokens) throw new Error(`${n} tokens instead of ${tokens}`);
-  return { ttft, tokens: n };
+  const { usage } = await s.result;
+  if (usage.completionTokens !== tokens) throw new Error(`${usage.completionTokens} tokens instead of ${tokens}`);
+  return { ttft, tokens: usage.completionTokens, cached: usage.cachedTokens, imageTokens: usage.imageTokens };
 }
-const sides = { http: { one: viaHttp, rss: childRss }, direct: { one: direct, rss: async () => process.memoryUsage.rss() } };
+const sides = {
+  http: { one: viaHttp, rss: childRss, tiles: httpTiles },
+  direct: { one: direct, rss: async () => process.memoryUsage.rss(), tiles: async () => vlm.imageCacheStats() },
+};
 
 const runs = []; // { side, concurrency, round, ...drive() }
 await viaHttp(performance.now()); // warm-up, one request each
 await direct(performance.now());
 const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up: buffers touched once
-console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}, prompt cache ${values['prompt-cache'] ? 'on' : 'off'}; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
+console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}, ${pictures.length} pictures in turn, default caches; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
 for (let round = 0; round < rounds; round++) {
   for (const c of levels) {
     const order = round % 2 === 0 ? ['http', 'direct'] : ['direct', 'http'];
     for (const side of order) {
-      const r = await drive(c, sides[side].one, sides[side].rss);
+      const r = await drive(c, sides[side].one, sides[side].rss, sides[side].tiles);
       runs.push({ side, concurrency: c, round, load: loadavg()[0], ...r });
-      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, ${r.errors} errors (load ${loadavg()[0].toFixed(1)})`);
+      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, ${r.errors} errors, cached: ${r.promptReused} images in a slot, ${r.tileHits} tiles (${r.tileMisses} encoded) (load ${loadavg()[0].toFixed(1)})`);
     }
   }
 }
@@ -165,13 +185,14 @@ for (const c of levels) {
       perRound: rs.map((r) => r.generated / r.wall),
       latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
       ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
+      cached: { promptReusedImages: rs.reduce((a, r) => a + r.promptReused, 0), tileHits: rs.reduce((a, r) => a + r.tileHits, 0), tilesEncoded: rs.reduce((a, r) => a + r.tileMisses, 0) },
       rssMB: { start: rssStart[side] / 1e6, max: Math.max(...rs.map((r) => r.rssMax)) / 1e6, end: rssEnd[side] / 1e6, perRound: rs.map((r) => r.rssEnd / 1e6) },
     });
   }
 }
 const f = (x) => x.toFixed(0).padStart(6);
 for (const r of results) {
-  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
+  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  cached ${r.cached.promptReusedImages} images, ${r.cached.tileHits} tiles (${r.cached.tilesEncoded} encoded)  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
 }
 console.log('\nHTTP / direct aggregate tokens/s (per round in brackets):');
 const ratios = {};
@@ -183,5 +204,5 @@ for (const c of levels) {
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, promptCache: values['prompt-cache'], parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
 }
