@@ -41,8 +41,13 @@ function panel(s, top, left, title, value, unit) {
     for (const r of pts) el.push(`<circle cx="${x(r.concurrency)}" cy="${y(value(r))}" r="3.5" fill="${colors[side]}"/>`);
   }
 }
+/** What the run's caches could serve: a picture per request (the bench now), one picture, or the earlier version's flags. */
+function caseLabel(s) {
+  if (s.pictures !== undefined) return s.pictures === 1 ? ', one picture, caches on' : ', fresh encodes';
+  return s.promptCache ? ', prompt cache on' : s.promptCache === false ? ', fresh encodes (caches off)' : '';
+}
 sets.forEach((s, k) => {
-  const top = 90 + k * rowH, model = `${s.size} model${s.detail === 'low' ? ', one tile' : ''}${s.promptCache ? ', prompt cache on' : s.promptCache === false ? ', fresh encodes' : ''}`;
+  const top = 90 + k * rowH, model = `${s.size} model${s.detail === 'low' ? ', one tile' : ''}${caseLabel(s)}`;
   panel(s, top, lefts[0], `${model}: aggregate throughput`, (r) => r.tokensPerSecond, 'generated tokens/s');
   panel(s, top, lefts[1], `${model}: p99 latency`, (r) => r.latencyMs.p99 / 1000, 'seconds');
 });

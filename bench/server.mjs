@@ -48,7 +48,8 @@ const load = { model: files.model, mmproj: files.mmproj, threads: Number(values.
 if (values.child) {
   // the server side: `smolvlm serve` as the CLI runs it
   const { serveCommand } = await import('../dist/server/command.js');
-  // --metrics: the bench reads the image cache's counters from /metrics
+  // --metrics: the bench reads the image cache's counters from /metrics (off by default in
+  // `smolvlm serve`; it costs the HTTP side a few counter updates per request)
   await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024, metrics: true }, load);
   process.exit(0);
 }
@@ -59,6 +60,7 @@ const low = values.detail === 'low';
 const PROMPT = 'Describe this image in detail.';
 // default: one picture per request of a side (the warm-up request included)
 const pictureCount = values.pictures === undefined ? 1 + rounds * requests * levels.reduce((a, c) => a + c, 0) : Number(values.pictures);
+if (!Number.isInteger(pictureCount) || pictureCount < 1) throw new RangeError(`--pictures must be a whole number of at least 1, not ${values.pictures}`);
 const pictures = (await benchPhotos(pictureCount, 'server-bench')).map((path) => readFileSync(path));
 const dataUrls = pictures.map((image) => `data:image/png;base64,${image.toString('base64')}`);
 const sent = { http: 0, direct: 0 }; // each side's requests so far: request k sends picture k mod --pictures
@@ -85,7 +87,7 @@ async function drive(concurrency, one, rss, tiles) {
           lat.push(performance.now() - start);
           ttft.push(r.ttft);
           generated += r.tokens;
-          if (r.cached >= r.imageTokens) promptReused++; // the image's KV cells came from a slot
+          if (r.imageTokens > 0 && r.cached >= r.imageTokens) promptReused++; // the image's KV cells came from a slot
         } catch (err) {
           errors++;
           if (errors <= 3) console.error(`  error: ${err.message}`);
@@ -118,7 +120,9 @@ const childRss = async () => {
 };
 /** The server's image-cache counters (tiles), from /metrics. */
 async function httpTiles() {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const res = await fetch(`${url}/metrics`);
+  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+  const text = await res.text();
   const counter = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { hits: counter('smolvlm_image_cache_hits_total'), misses: counter('smolvlm_image_cache_misses_total') };
 }
