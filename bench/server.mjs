@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Benchmark: the HTTP server (`smolvlm serve` in a child process, the official openai client,
-// streamed chat completions with a base64 image) against direct library calls (vlm.stream, in this
+// Benchmark: the HTTP server (`smolvlm serve` in a child process, streamed chat completions with a
+// base64 image) against direct library calls (vlm.stream, in this
 // process) at the same concurrency, on the same model and settings, interleaved: each round runs
 // every concurrency on both sides, the side that goes first alternating, so that a shared
 // machine's load changes hit both alike. Reports per concurrency and side: aggregate generated
@@ -13,12 +13,22 @@
 // counts what the caches served (images whose KV cells a slot still held, tiles from the image
 // cache), so a run shows it. --pictures N sends N pictures in turn; --pictures 1 one picture
 // every time: the caches then serve nearly every image (the cached case).
+//
+// The load generator (--client): `http` (default) sends request bodies built before the clock
+// starts over keep-alive node:http connections and parses every SSE event, as autocannon-style
+// load generators do, so that as little client CPU as possible lands on the engine's cores;
+// `openai` drives the server with the official openai client, as a Node service would (it
+// serializes the body per request and parses the stream through web streams: about 10 ms of CPU
+// per request here, which on a machine whose cores the engine fills comes off the HTTP side).
+// On Linux the bench also reports the CPU time each side spent per request outside the engine's
+// compute threads: the serving process's other threads, and the client's (HTTP side).
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
-//                         [--pictures N] [--json out.json]
+//                         [--pictures N] [--client http|openai] [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,6 +49,7 @@ const { values } = parseArgs({
     detail: { type: 'string', default: 'auto' },
     json: { type: 'string' },
     pictures: { type: 'string' },
+    client: { type: 'string', default: 'http' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -61,8 +72,15 @@ const PROMPT = 'Describe this image in detail.';
 // default: one picture per request of a side (the warm-up request included)
 const pictureCount = values.pictures === undefined ? 1 + rounds * requests * levels.reduce((a, c) => a + c, 0) : Number(values.pictures);
 if (!Number.isInteger(pictureCount) || pictureCount < 1) throw new RangeError(`--pictures must be a whole number of at least 1, not ${values.pictures}`);
+if (values.client !== 'http' && values.client !== 'openai') throw new RangeError(`--client must be http or openai, not ${values.client}`);
 const pictures = (await benchPhotos(pictureCount, 'server-bench')).map((path) => readFileSync(path));
-const dataUrls = pictures.map((image) => `data:image/png;base64,${image.toString('base64')}`);
+/** The chat request for picture k, in OpenAI's shape. */
+const chatRequest = (k) => ({
+  messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${pictures[k].toString('base64')}`, ...(low ? { detail: 'low' } : {}) } }, { type: 'text', text: PROMPT }] }],
+  max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
+});
+// built before the clock starts: the http client's bodies as bytes, the openai client's as objects
+const bodies = pictures.map((_, k) => (values.client === 'http' ? Buffer.from(JSON.stringify(chatRequest(k))) : chatRequest(k)));
 const sent = { http: 0, direct: 0 }; // each side's requests so far: request k sends picture k mod --pictures
 
 function quantile(xs, q) {
@@ -71,11 +89,48 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 }
 
+const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture Node runs on
+/** CPU ms so far of each thread of process `pid`, by thread id (empty off Linux). */
+function cpuByThread(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // not Linux
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS); // utime + stime
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+/** What each thread gained from `before` to `after`. */
+function gained(before, after) {
+  return new Map([...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)]).filter(([, d]) => d > 0));
+}
+/**
+ * The engine's compute threads of a serving process over all its runs: of the threads other than
+ * the JS thread, the `threads` that gained the most CPU (generation keeps them busier than image
+ * decoding, body parsing or GC helpers: on the 256M model by two orders of magnitude).
+ */
+function engineThreads(pid, perRun) {
+  const total = new Map();
+  for (const m of perRun) for (const [tid, d] of m) if (tid !== String(pid)) total.set(tid, (total.get(tid) ?? 0) + d);
+  return new Set([...total].sort((x, y) => y[1] - x[1]).slice(0, Number(values.threads)).map(([tid]) => tid));
+}
+
 /** Runs `concurrency` clients, each sending `requests` requests one after another. */
-async function drive(concurrency, one, rss, tiles) {
+async function drive(concurrency, one, rss, tiles, pids) {
   const lat = [], ttft = [];
   let generated = 0, errors = 0, rssMax = 0, promptReused = 0;
   const tiles0 = await tiles();
+  const cpu0 = pids.map(cpuByThread);
   const sampler = setInterval(async () => (rssMax = Math.max(rssMax, await rss())), 250);
   const t0 = performance.now();
   await Promise.all(
@@ -96,14 +151,16 @@ async function drive(concurrency, one, rss, tiles) {
     }),
   );
   const wall = (performance.now() - t0) / 1000;
+  const threadMs = pids.map((pid, i) => gained(cpu0[i], cpuByThread(pid))); // serving process, then the client's
   clearInterval(sampler);
   const rssEnd = await rss();
   const tiles1 = await tiles();
-  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd, promptReused, tileHits: tiles1.hits - tiles0.hits, tileMisses: tiles1.misses - tiles0.misses };
+  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd, promptReused, tileHits: tiles1.hits - tiles0.hits, tileMisses: tiles1.misses - tiles0.misses, threadMs };
 }
 
 // ---- HTTP: the server in a child process ----
 const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads], { stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('exit', () => child.kill('SIGKILL')); // never leave the server behind (a failed run)
 let out = '';
 child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
 while (!/^ready: /m.test(out)) {
@@ -126,18 +183,57 @@ async function httpTiles() {
   const counter = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { hits: counter('smolvlm_image_cache_hits_total'), misses: counter('smolvlm_image_cache_misses_total') };
 }
+/** One streamed request through the official openai client. */
 const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
-async function viaHttp(start) {
-  const dataUrl = dataUrls[sent.http++ % dataUrls.length];
-  const stream = await openai.chat.completions.create({
-    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl, ...(low ? { detail: 'low' } : {}) } }, { type: 'text', text: PROMPT }] }],
-    max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
-  });
+async function viaOpenAI(start, body) {
+  const stream = await openai.chat.completions.create(body);
   let ttft, usage;
   for await (const c of stream) {
     if (ttft === undefined && c.choices[0]?.delta?.content) ttft = performance.now() - start;
     if (c.usage) usage = c.usage;
   }
+  return { ttft, usage };
+}
+/** One streamed request over node:http: the body as built, every SSE event parsed. */
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const chatUrl = new URL(`${url}/v1/chat/completions`);
+function viaNodeHttp(start, body) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(chatUrl, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.byteLength } }, (res) => {
+      res.setEncoding('utf8');
+      let text = '', ttft, usage, done = false;
+      res.on('data', (d) => {
+        text += d;
+        if (res.statusCode !== 200) return;
+        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+          const event = text.slice(0, end);
+          text = text.slice(end + 2);
+          if (!event.startsWith('data: ')) continue;
+          const data = event.slice(6);
+          if (data === '[DONE]') {
+            done = true;
+            continue;
+          }
+          const c = JSON.parse(data);
+          if (c.error) return req.destroy(new Error(`error event: ${c.error.message}`));
+          if (ttft === undefined && c.choices[0]?.delta?.content) ttft = performance.now() - start;
+          if (c.usage) usage = c.usage;
+        }
+      });
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+        else if (!done) reject(new Error('the stream ended without [DONE]'));
+        else resolve({ ttft, usage });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+async function viaHttp(start) {
+  const body = bodies[sent.http++ % bodies.length];
+  const { ttft, usage } = await (values.client === 'http' ? viaNodeHttp(start, body) : viaOpenAI(start, body));
   if (usage?.completion_tokens !== tokens) throw new Error(`${usage?.completion_tokens} tokens instead of ${tokens}`);
   return { ttft, tokens: usage.completion_tokens, cached: usage.prompt_tokens_details.cached_tokens, imageTokens: usage.prompt_tokens_details.image_tokens };
 }
@@ -153,27 +249,43 @@ async function direct(start) {
   if (usage.completionTokens !== tokens) throw new Error(`${usage.completionTokens} tokens instead of ${tokens}`);
   return { ttft, tokens: usage.completionTokens, cached: usage.cachedTokens, imageTokens: usage.imageTokens };
 }
+// pids: the serving process, then the client's when it is another (CPU is counted per thread)
 const sides = {
-  http: { one: viaHttp, rss: childRss, tiles: httpTiles },
-  direct: { one: direct, rss: async () => process.memoryUsage.rss(), tiles: async () => vlm.imageCacheStats() },
+  http: { one: viaHttp, rss: childRss, tiles: httpTiles, pids: [child.pid, process.pid] },
+  direct: { one: direct, rss: async () => process.memoryUsage.rss(), tiles: async () => vlm.imageCacheStats(), pids: [process.pid] },
 };
-
-const runs = []; // { side, concurrency, round, ...drive() }
 await viaHttp(performance.now()); // warm-up, one request each
 await direct(performance.now());
+
+const runs = []; // { side, concurrency, round, ...drive() }
 const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up: buffers touched once
 console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}, ${pictures.length} pictures in turn, default caches; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
 for (let round = 0; round < rounds; round++) {
   for (const c of levels) {
     const order = round % 2 === 0 ? ['http', 'direct'] : ['direct', 'http'];
     for (const side of order) {
-      const r = await drive(c, sides[side].one, sides[side].rss, sides[side].tiles);
+      const r = await drive(c, sides[side].one, sides[side].rss, sides[side].tiles, sides[side].pids);
       runs.push({ side, concurrency: c, round, load: loadavg()[0], ...r });
       console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, ${r.errors} errors, cached: ${r.promptReused} images in a slot, ${r.tileHits} tiles (${r.tileMisses} encoded) (load ${loadavg()[0].toFixed(1)})`);
     }
   }
 }
 const rssEnd = { http: await childRss(), direct: process.memoryUsage.rss() };
+// CPU per run: the serving process's engine threads, its other threads, the client's threads
+// (HTTP: this process, whose engine threads idle meanwhile, are left out)
+const engines = { [child.pid]: engineThreads(child.pid, runs.filter((r) => r.side === 'http').map((r) => r.threadMs[0])) };
+engines[process.pid] = engineThreads(process.pid, runs.filter((r) => r.side === 'direct').map((r) => r.threadMs[0]));
+for (const r of runs) {
+  const split = (m, pid) => {
+    let engine = 0, other = 0;
+    for (const [tid, d] of m) engines[pid].has(tid) ? (engine += d) : (other += d);
+    return { engine, other };
+  };
+  const pids = sides[r.side].pids;
+  const serving = split(r.threadMs[0], pids[0]);
+  r.cpuMs = { ...serving, client: pids.length > 1 ? split(r.threadMs[1], pids[1]).other : 0 };
+  delete r.threadMs;
+}
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 await vlm.dispose();
@@ -190,13 +302,14 @@ for (const c of levels) {
       latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
       ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
       cached: { promptReusedImages: rs.reduce((a, r) => a + r.promptReused, 0), tileHits: rs.reduce((a, r) => a + r.tileHits, 0), tilesEncoded: rs.reduce((a, r) => a + r.tileMisses, 0) },
+      cpuMsPerRequest: Object.fromEntries(['engine', 'other', 'client'].map((k) => [k, rs.reduce((a, r) => a + r.cpuMs[k], 0) / rs.reduce((a, r) => a + r.lat.length + r.errors, 0)])),
       rssMB: { start: rssStart[side] / 1e6, max: Math.max(...rs.map((r) => r.rssMax)) / 1e6, end: rssEnd[side] / 1e6, perRound: rs.map((r) => r.rssEnd / 1e6) },
     });
   }
 }
 const f = (x) => x.toFixed(0).padStart(6);
 for (const r of results) {
-  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  cached ${r.cached.promptReusedImages} images, ${r.cached.tileHits} tiles (${r.cached.tilesEncoded} encoded)  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
+  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  cached ${r.cached.promptReusedImages} images, ${r.cached.tileHits} tiles (${r.cached.tilesEncoded} encoded)  CPU ms/request engine ${r.cpuMsPerRequest.engine.toFixed(0)} other ${r.cpuMsPerRequest.other.toFixed(1)} client ${r.cpuMsPerRequest.client.toFixed(1)}  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
 }
 console.log('\nHTTP / direct aggregate tokens/s (per round in brackets):');
 const ratios = {};
@@ -208,5 +321,5 @@ for (const c of levels) {
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, client: values.client, parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
 }
