@@ -282,6 +282,9 @@ for (const r of runs) {
     return { engine, other };
   };
   const pids = sides[r.side].pids;
+  if (process.env.BENCH_CPU_THREADS) { // per-thread detail, for finding where CPU goes
+    for (const [i, m] of r.threadMs.entries()) console.error(`${r.side} c=${r.concurrency} round ${r.round + 1} ${i === 0 ? 'serving' : 'client'}:`, [...m].sort((x, y) => y[1] - x[1]).map(([tid, d]) => `${tid === String(pids[i]) ? 'main' : tid}${engines[pids[i]]?.has(tid) ? '*' : ''}=${d}`).join(' '));
+  }
   const serving = split(r.threadMs[0], pids[0]);
   r.cpuMs = { ...serving, client: pids.length > 1 ? split(r.threadMs[1], pids[1]).other : 0 };
   delete r.threadMs;
