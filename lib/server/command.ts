@@ -38,6 +38,7 @@ export interface ServeFlags {
   maxImages?: string | number;
   /** Default 64. */
   maxQueue?: string | number;
+  lookahead?: string | number;
   /** Per request, e.g. `600s`, `10m`. Default 600s. */
   timeout?: string;
   /** Time in-flight requests get on shutdown. Default 30s. */
@@ -65,6 +66,7 @@ export function addServeOptions(cmd: Command): Command {
     .option('--max-body <size>', 'largest request body (default 20MB)')
     .option('--max-images <n>', 'images per request (default 16)')
     .option('--max-queue <n>', 'requests queued beyond the slots before 429 (default 64)')
+    .option('--lookahead <n>', 'queued requests whose images are decoded ahead, ready for a slot (default: all of --max-queue; lower bounds memory)')
     .option('--timeout <duration>', 'per request, queueing included (default 600s)')
     .option('--grace <duration>', 'on SIGTERM/SIGINT, time for requests in flight (default 30s)')
     .option('--metrics', 'serve /metrics (Prometheus)')
@@ -120,6 +122,7 @@ export async function serverOptions(flags: ServeFlags): Promise<CreateServerOpti
     maxBodyBytes: flags.maxBody === undefined ? undefined : parseBytes(flags.maxBody, '--max-body'),
     maxImages: count('max-images', flags.maxImages, 0, 16),
     maxQueue: count('max-queue', flags.maxQueue, 0, 64),
+    ...(flags.lookahead === undefined ? {} : { lookahead: count('lookahead', flags.lookahead, 0, 0) }),
     timeoutMs: flags.timeout === undefined ? undefined : parseDuration(flags.timeout, 'timeout'),
     shutdownGraceMs: flags.grace === undefined ? undefined : parseDuration(flags.grace, 'grace'),
     metrics: flags.metrics === true,

@@ -2,9 +2,9 @@
  * Admission control for generation requests. A request is admitted before its body is read; at
  * most `slots + maxQueue` are admitted at once (the model's parallel slots plus the queue), and
  * the next one gets a 429 with Retry-After: memory is bounded by that many bodies. Admitted
- * requests are handed to the library at most `slots + lookahead` at a time (the library queues
- * those natively and overlaps decoding their images with generation); the rest wait here in
- * arrival order, as bytes, not as decoded images. Every wait is abortable.
+ * requests are handed to the library at most `slots + lookahead` at a time (the library decodes
+ * their images and queues them natively); the rest wait here in arrival order, as bytes, not as
+ * decoded images. The server's default lookahead is its whole queue. Every wait is abortable.
  */
 import { HttpError } from './errors.js';
 

@@ -256,6 +256,8 @@ test('/metrics parses as Prometheus text and counts requests, tokens and latency
   assert.equal(sample(m, 'smolvlm_slots_busy'), 0);
   assert.equal(sample(m, 'smolvlm_queue_depth'), 0);
   assert.ok(m.process_resident_memory_bytes);
+  // prom-client's event-loop delay gauges (the monitor samples every 100 ms)
+  for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) assert.ok(Number.isFinite(sample(m, name)), name);
 });
 
 test('/health is 503 while the model loads and 200 once it is ready; generation waits with 503', async () => {

@@ -13,6 +13,7 @@ test('defaults: 127.0.0.1:8080, remote images off, metrics off', async () => {
   assert.equal(o.metrics, false);
   assert.equal(o.apiKey, undefined);
   assert.equal(o.maxQueue, 64);
+  assert.equal(o.lookahead, undefined, 'the server default: every queued request');
   assert.equal(o.maxImages, 16);
 });
 
@@ -28,12 +29,14 @@ test('values are parsed: sizes, durations, keys from a file, CORS lists', async 
   assert.deepEqual(o.cors, ['https://a.example', 'https://b.example']);
   assert.equal(o.remoteImages, 'public');
   assert.equal((await serverOptions({ cors: '*' })).cors, true);
+  assert.equal((await serverOptions({ lookahead: '4' })).lookahead, 4);
+  assert.equal((await serverOptions({ lookahead: '0' })).lookahead, 0);
   assert.equal(parseDuration('600', 'timeout'), 600_000);
   assert.equal(parseDuration('1h', 'timeout'), 3_600_000);
 });
 
 test('bad values are ERR_INVALID_ARGUMENT naming the flag', async () => {
-  for (const [flags, name] of [[{ port: '70000' }, '--port'], [{ port: 'x' }, '--port'], [{ maxQueue: '-1' }, '--max-queue'], [{ timeout: 'soon' }, '--timeout'], [{ maxBody: 'big' }, '--max-body'], [{ apiKeyFile: '/nonexistent/keys' }, 'API key file']]) {
+  for (const [flags, name] of [[{ port: '70000' }, '--port'], [{ port: 'x' }, '--port'], [{ maxQueue: '-1' }, '--max-queue'], [{ lookahead: '1.5' }, '--lookahead'], [{ timeout: 'soon' }, '--timeout'], [{ maxBody: 'big' }, '--max-body'], [{ apiKeyFile: '/nonexistent/keys' }, 'API key file']]) {
     await assert.rejects(serverOptions(flags), (e) => e.code === 'ERR_INVALID_ARGUMENT' && e.message.includes(name), JSON.stringify(flags));
   }
 });
