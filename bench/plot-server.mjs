@@ -17,7 +17,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const el = [];
 el.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`);
 el.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-el.push(`<text x="${lefts[0]}" y="24" font-size="15" font-weight="bold">smolvlm serve (HTTP, openai client) against direct library calls</text>`);
+el.push(`<text x="${lefts[0]}" y="24" font-size="15" font-weight="bold">${esc(`smolvlm serve (HTTP, ${sets[0].client === 'http' ? 'node:http' : 'openai'} client) against direct library calls`)}</text>`);
 el.push(`<text x="${lefts[0]}" y="42" fill="#555">${esc(`streamed chat completions with one image, ${sets[0].tokens} tokens each, parallel ${sets[0].parallel}, ${sets[0].threads} thread${sets[0].threads === 1 ? '' : 's'}`)}</text>`);
 
 const levels = [...new Set(sets.flatMap((s) => s.results.map((r) => r.concurrency)))].sort((a, b) => a - b);

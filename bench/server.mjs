@@ -6,7 +6,7 @@
 // machine's load changes hit both alike. Reports per concurrency and side: aggregate generated
 // tokens/s (tokens over the summed wall time of the rounds), p50/p99 latency and time to first
 // token over every request, errors, and RSS of the serving process (the server child for HTTP,
-// this process for direct calls): after a warm-up request, highest, after each round and after
+// this process for direct calls): after the warm-up, highest, after each round and after
 // the last (flat: no growth from round to round). Both sides run with the library's default
 // caches (the image cache and the prompt cache on), as `smolvlm serve` does, and by default every
 // request of a side sends a picture of its own, so every request encodes its image. The bench
@@ -24,7 +24,7 @@
 // compute threads: the serving process's other threads, and the client's (HTTP side).
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
-//                         [--pictures N] [--client http|openai] [--json out.json]
+//                         [--pictures N] [--client http|openai] [--no-warmup] [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,7 @@ import { ensureFixture } from '../test/fixtures/synth.mjs';
 import { benchPhotos } from './photo.mjs';
 
 const { values } = parseArgs({
+  allowNegative: true, // --no-warmup
   options: {
     size: { type: 'string', default: '256m' },
     concurrency: { type: 'string', default: '8,32' },
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     pictures: { type: 'string' },
     client: { type: 'string', default: 'http' },
+    warmup: { type: 'boolean', default: true },
     child: { type: 'boolean', default: false },
   },
 });
@@ -69,8 +71,8 @@ const levels = values.concurrency.split(',').map(Number);
 const requests = Number(values.requests), rounds = Number(values.rounds), tokens = Number(values.tokens);
 const low = values.detail === 'low';
 const PROMPT = 'Describe this image in detail.';
-// default: one picture per request of a side (the warm-up request included)
-const pictureCount = values.pictures === undefined ? 1 + rounds * requests * levels.reduce((a, c) => a + c, 0) : Number(values.pictures);
+// default: one picture per request of a side (the warm-up included)
+const pictureCount = values.pictures === undefined ? 1 + (values.warmup ? requests * Math.max(...levels) : 0) + rounds * requests * levels.reduce((a, c) => a + c, 0) : Number(values.pictures);
 if (!Number.isInteger(pictureCount) || pictureCount < 1) throw new RangeError(`--pictures must be a whole number of at least 1, not ${values.pictures}`);
 if (values.client !== 'http' && values.client !== 'openai') throw new RangeError(`--client must be http or openai, not ${values.client}`);
 const pictures = (await benchPhotos(pictureCount, 'server-bench')).map((path) => readFileSync(path));
@@ -254,11 +256,19 @@ const sides = {
   http: { one: viaHttp, rss: childRss, tiles: httpTiles, pids: [child.pid, process.pid] },
   direct: { one: direct, rss: async () => process.memoryUsage.rss(), tiles: async () => vlm.imageCacheStats(), pids: [process.pid] },
 };
-await viaHttp(performance.now()); // warm-up, one request each
+// Warm-up, not measured: one request each, then (unless --no-warmup) one block of every side at
+// the highest concurrency. A server's first burst of requests runs slower than the next ones (its
+// first c=32 block came out 5-12 % behind direct calls in 5 of 6 runs, later ones not): worker
+// threads start, code paths get compiled, the heap and the allocator's arenas grow.
+await viaHttp(performance.now());
 await direct(performance.now());
+if (values.warmup) {
+  const top = Math.max(...levels);
+  for (const side of ['http', 'direct']) await drive(top, sides[side].one, sides[side].rss, sides[side].tiles, sides[side].pids);
+}
 
 const runs = []; // { side, concurrency, round, ...drive() }
-const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up: buffers touched once
+const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up
 console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}, ${pictures.length} pictures in turn, default caches; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
 for (let round = 0; round < rounds; round++) {
   for (const c of levels) {

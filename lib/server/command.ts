@@ -66,7 +66,7 @@ export function addServeOptions(cmd: Command): Command {
     .option('--max-body <size>', 'largest request body (default 20MB)')
     .option('--max-images <n>', 'images per request (default 16)')
     .option('--max-queue <n>', 'requests queued beyond the slots before 429 (default 64)')
-    .option('--lookahead <n>', 'queued requests whose images are decoded ahead, ready for a slot (default: all of --max-queue; lower bounds memory)')
+    .option('--lookahead <n>', 'queued requests handed to the library ahead of a free slot, their images decoded (default: --parallel)')
     .option('--timeout <duration>', 'per request, queueing included (default 600s)')
     .option('--grace <duration>', 'on SIGTERM/SIGINT, time for requests in flight (default 30s)')
     .option('--metrics', 'serve /metrics (Prometheus)')

@@ -33,11 +33,9 @@ export interface ServerOptions {
   /**
    * Admitted requests handed to the library beyond the slots: their images are decoded and they
    * wait in the engine's queue, ready for the next free slot; the rest wait in the server as
-   * request bodies. Default `maxQueue`: every admitted request, as llama-server prepares every
-   * request it accepts. Lower it to bound the memory of decoded images on a small device (each
-   * holds width x height x 3 bytes until its generation ends), at some cost in throughput: at 32
-   * clients on 8 slots and 2 cores, a lookahead of 8 made the engine spend 4 % more CPU for the
-   * same work than handing it everything (docs/benchmarks.md).
+   * request bodies. Default: the slot count (`parallel`). Each handed-over request holds its
+   * decoded images (width x height x 3 bytes each) until it ends, so a larger lookahead costs
+   * memory; at 0 a freed slot waits for the next request's images to be decoded.
    */
   lookahead?: number;
   /** Time a generation request may take, queueing included, in ms. Default 600000. */
@@ -116,7 +114,7 @@ export class ServerContext {
     } as ServerContext['options'];
     const keys = options.apiKey === undefined ? [] : Array.isArray(options.apiKey) ? options.apiKey : [options.apiKey];
     if (keys.length > 0) this.keys = new ApiKeys(keys);
-    this.admission = new Admission({ slots: 1, maxQueue: this.options.maxQueue, lookahead: this.options.lookahead ?? this.options.maxQueue });
+    this.admission = new Admission({ slots: 1, maxQueue: this.options.maxQueue, lookahead: this.options.lookahead });
     this.body = new BodyParser({ maxImages: this.options.maxImages, threads: options.bodyThreads });
     if (options.metrics === true) {
       this.metrics = new ServerMetrics({

@@ -4,7 +4,7 @@
  * the next one gets a 429 with Retry-After: memory is bounded by that many bodies. Admitted
  * requests are handed to the library at most `slots + lookahead` at a time (the library decodes
  * their images and queues them natively); the rest wait here in arrival order, as bytes, not as
- * decoded images. The server's default lookahead is its whole queue. Every wait is abortable.
+ * decoded images. Every wait is abortable.
  */
 import { HttpError } from './errors.js';
 

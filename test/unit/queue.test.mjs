@@ -53,10 +53,10 @@ test('a wait is abortable and frees its place; release is idempotent', async () 
   await assert.rejects(third.turn(new AbortController().signal), /twice/);
 });
 
-test('the server hands every admitted request to the library unless told a lookahead', async () => {
+test('the server hands the library its slots plus a lookahead (default: the slot count)', async () => {
   const { ServerContext } = await import('../../dist/server/context.js');
   const fake = { disposed: false, info: { parallel: 1, contextSize: 1024, lora: [], name: 'fake' } };
-  for (const [options, running] of [[{ maxQueue: 3 }, 4], [{ maxQueue: 3, lookahead: 1 }, 2], [{ maxQueue: 3, lookahead: 0 }, 1]]) {
+  for (const [options, running] of [[{ maxQueue: 3 }, 2], [{ maxQueue: 3, lookahead: 3 }, 4], [{ maxQueue: 3, lookahead: 0 }, 1]]) {
     const ctx = new ServerContext(fake, options);
     await ctx.ready;
     const turns = Array.from({ length: 4 }, () => ctx.admission.admit().turn(new AbortController().signal));

@@ -13,7 +13,7 @@ test('defaults: 127.0.0.1:8080, remote images off, metrics off', async () => {
   assert.equal(o.metrics, false);
   assert.equal(o.apiKey, undefined);
   assert.equal(o.maxQueue, 64);
-  assert.equal(o.lookahead, undefined, 'the server default: every queued request');
+  assert.equal(o.lookahead, undefined, 'the server default: the slot count');
   assert.equal(o.maxImages, 16);
 });
 
