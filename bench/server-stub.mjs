@@ -4,7 +4,8 @@
 // one per 2 ms timer, so what the child spends is the server's work: reading the body, parsing it
 // and decoding its base64 image in the body workers, validation, SSE, GC. A client in this process
 // sends `--requests` streamed chat requests at `--concurrency` (bodies built beforehand, keep-alive
-// node:http). Reports the child's CPU per request by thread (from /proc, Linux only).
+// node:http). Reports the child's CPU per request by thread (from /proc, Linux only). The stub's own
+// timers and generator count too (a little); it ignores aborts, so only the happy path is measured.
 //   node bench/server-stub.mjs [--requests 200] [--concurrency 8] [--rounds 3] [--tokens 48]
 //                              [--no-image] [--metrics]
 import { spawn } from 'node:child_process';
@@ -80,11 +81,13 @@ if (values.child) {
   const threads = () =>
     new Map(
       readdirSync(`/proc/${child.pid}/task`).map((tid) => {
-        const f = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+        const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         return [tid, [Number(f[11]) * 10, Number(f[12]) * 10]];
       }),
     );
   const N = Number(values.requests), C = Number(values.concurrency);
+  if (!(N > 0 && C > 0 && N % C === 0)) throw new RangeError('--requests must be a positive multiple of --concurrency');
   for (let i = 0; i < 20; i++) await one(); // warm-up
   console.log(`${N} requests at ${C} clients, ${values['no-image'] ? 'no image' : `a ${body.length} B body with one PNG`}, ${values.tokens} tokens${values.metrics ? ', --metrics' : ''}`);
   for (let round = 0; round < Number(values.rounds); round++) {

@@ -24,9 +24,10 @@
 // compute threads: the serving process's other threads, and the client's (HTTP side).
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
-//                         [--pictures N] [--client http|openai] [--no-warmup] [--json out.json]
+//                         [--pictures N] [--client http|openai] [--no-warmup] [--lookahead N]
+//                         [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     pictures: { type: 'string' },
     client: { type: 'string', default: 'http' },
     warmup: { type: 'boolean', default: true },
+    lookahead: { type: 'string' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -63,7 +65,7 @@ if (values.child) {
   const { serveCommand } = await import('../dist/server/command.js');
   // --metrics: the bench reads the image cache's counters from /metrics (off by default in
   // `smolvlm serve`; it costs the HTTP side a few counter updates per request)
-  await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024, metrics: true }, load);
+  await serveCommand({ port: 0, parallel: values.parallel, maxQueue: 1024, metrics: true, ...(values.lookahead === undefined ? {} : { lookahead: values.lookahead }) }, load);
   process.exit(0);
 }
 
@@ -112,10 +114,28 @@ function cpuByThread(pid) {
   }
   return out;
 }
-/** What each thread gained from `before` to `after`. */
-function gained(before, after) {
-  return new Map([...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)]).filter(([, d]) => d > 0));
+/** CPU ms so far of process `pid` as a whole: threads that have ended included (NaN off Linux). */
+function cpuOfProcess(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
 }
+/**
+ * What each thread gained from `before` to `after`, and under the key 'exited' what threads that
+ * ended meanwhile spent (the process's total minus the live threads'): ggml starts fresh threads
+ * for every graph of the image encoder (it has no persistent pool), and idle body workers exit.
+ */
+function gained(before, after) {
+  const out = new Map([...after.threads].map(([tid, ms]) => [tid, ms - (before.threads.get(tid) ?? 0)]).filter(([, d]) => d > 0));
+  const live = [...after.threads].reduce((a, [tid, ms]) => a + ms - (before.threads.get(tid) ?? 0), 0);
+  out.set('exited', Math.max(0, after.total - before.total - live)); // the total counts ended threads to their end
+  return out;
+}
+const sampleCpu = (pid) => ({ threads: cpuByThread(pid), total: cpuOfProcess(pid) });
 /**
  * The engine's compute threads of a serving process over all its runs: of the threads other than
  * the JS thread, the `threads` that gained the most CPU (generation keeps them busier than image
@@ -123,7 +143,7 @@ function gained(before, after) {
  */
 function engineThreads(pid, perRun) {
   const total = new Map();
-  for (const m of perRun) for (const [tid, d] of m) if (tid !== String(pid)) total.set(tid, (total.get(tid) ?? 0) + d);
+  for (const m of perRun) for (const [tid, d] of m) if (tid !== String(pid) && tid !== 'exited') total.set(tid, (total.get(tid) ?? 0) + d);
   return new Set([...total].sort((x, y) => y[1] - x[1]).slice(0, Number(values.threads)).map(([tid]) => tid));
 }
 
@@ -132,7 +152,7 @@ async function drive(concurrency, one, rss, tiles, pids) {
   const lat = [], ttft = [];
   let generated = 0, errors = 0, rssMax = 0, promptReused = 0;
   const tiles0 = await tiles();
-  const cpu0 = pids.map(cpuByThread);
+  const cpu0 = pids.map(sampleCpu);
   const sampler = setInterval(async () => (rssMax = Math.max(rssMax, await rss())), 250);
   const t0 = performance.now();
   await Promise.all(
@@ -153,7 +173,7 @@ async function drive(concurrency, one, rss, tiles, pids) {
     }),
   );
   const wall = (performance.now() - t0) / 1000;
-  const threadMs = pids.map((pid, i) => gained(cpu0[i], cpuByThread(pid))); // serving process, then the client's
+  const threadMs = pids.map((pid, i) => gained(cpu0[i], sampleCpu(pid))); // serving process, then the client's
   clearInterval(sampler);
   const rssEnd = await rss();
   const tiles1 = await tiles();
@@ -161,8 +181,9 @@ async function drive(concurrency, one, rss, tiles, pids) {
 }
 
 // ---- HTTP: the server in a child process ----
-const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', values.size, '--parallel', values.parallel, '--threads', values.threads, ...(values.lookahead === undefined ? [] : ['--lookahead', values.lookahead])], { stdio: ['ignore', 'pipe', 'inherit'] });
 process.on('exit', () => child.kill('SIGKILL')); // never leave the server behind (a failed run)
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 let out = '';
 child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
 while (!/^ready: /m.test(out)) {
@@ -216,9 +237,14 @@ function viaNodeHttp(start, body) {
             done = true;
             continue;
           }
-          const c = JSON.parse(data);
+          let c;
+          try {
+            c = JSON.parse(data);
+          } catch (err) {
+            return req.destroy(new Error(`a malformed SSE event: ${err.message}`));
+          }
           if (c.error) return req.destroy(new Error(`error event: ${c.error.message}`));
-          if (ttft === undefined && c.choices[0]?.delta?.content) ttft = performance.now() - start;
+          if (ttft === undefined && c.choices?.[0]?.delta?.content) ttft = performance.now() - start;
           if (c.usage) usage = c.usage;
         }
       });
@@ -230,6 +256,7 @@ function viaNodeHttp(start, body) {
       res.on('error', reject);
     });
     req.on('error', reject);
+    req.setTimeout(3_600_000, () => req.destroy(new Error('no answer within an hour')));
     req.end(body);
   });
 }
@@ -288,15 +315,15 @@ engines[process.pid] = engineThreads(process.pid, runs.filter((r) => r.side === 
 for (const r of runs) {
   const split = (m, pid) => {
     let engine = 0, other = 0;
-    for (const [tid, d] of m) engines[pid].has(tid) ? (engine += d) : (other += d);
-    return { engine, other };
+    for (const [tid, d] of m) if (tid !== 'exited') engines[pid].has(tid) ? (engine += d) : (other += d);
+    return { engine, other, exited: m.get('exited') ?? 0 };
   };
   const pids = sides[r.side].pids;
   if (process.env.BENCH_CPU_THREADS) { // per-thread detail, for finding where CPU goes
     for (const [i, m] of r.threadMs.entries()) console.error(`${r.side} c=${r.concurrency} round ${r.round + 1} ${i === 0 ? 'serving' : 'client'}:`, [...m].sort((x, y) => y[1] - x[1]).map(([tid, d]) => `${tid === String(pids[i]) ? 'main' : tid}${engines[pids[i]]?.has(tid) ? '*' : ''}=${d}`).join(' '));
   }
   const serving = split(r.threadMs[0], pids[0]);
-  r.cpuMs = { ...serving, client: pids.length > 1 ? split(r.threadMs[1], pids[1]).other : 0 };
+  r.cpuMs = { ...serving, client: pids.length > 1 ? split(r.threadMs[1], pids[1]).other : 0 }; // the client's process holds the direct side's idle engine
   delete r.threadMs;
 }
 child.kill('SIGTERM');
@@ -315,14 +342,14 @@ for (const c of levels) {
       latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
       ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
       cached: { promptReusedImages: rs.reduce((a, r) => a + r.promptReused, 0), tileHits: rs.reduce((a, r) => a + r.tileHits, 0), tilesEncoded: rs.reduce((a, r) => a + r.tileMisses, 0) },
-      cpuMsPerRequest: Object.fromEntries(['engine', 'other', 'client'].map((k) => [k, rs.reduce((a, r) => a + r.cpuMs[k], 0) / rs.reduce((a, r) => a + r.lat.length + r.errors, 0)])),
+      cpuMsPerRequest: Object.fromEntries(['engine', 'exited', 'other', 'client'].map((k) => [k, rs.reduce((a, r) => a + r.cpuMs[k], 0) / rs.reduce((a, r) => a + r.lat.length + r.errors, 0)])),
       rssMB: { start: rssStart[side] / 1e6, max: Math.max(...rs.map((r) => r.rssMax)) / 1e6, end: rssEnd[side] / 1e6, perRound: rs.map((r) => r.rssEnd / 1e6) },
     });
   }
 }
 const f = (x) => x.toFixed(0).padStart(6);
 for (const r of results) {
-  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  cached ${r.cached.promptReusedImages} images, ${r.cached.tileHits} tiles (${r.cached.tilesEncoded} encoded)  CPU ms/request engine ${r.cpuMsPerRequest.engine.toFixed(0)} other ${r.cpuMsPerRequest.other.toFixed(1)} client ${r.cpuMsPerRequest.client.toFixed(1)}  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
+  console.log(`${r.side.padEnd(6)} c=${String(r.concurrency).padStart(3)}  ${r.tokensPerSecond.toFixed(1).padStart(7)} tok/s  latency p50 ${f(r.latencyMs.p50)} p99 ${f(r.latencyMs.p99)} ms  ttft p50 ${f(r.ttftMs.p50)} p99 ${f(r.ttftMs.p99)} ms  errors ${r.errors}/${r.requests}  cached ${r.cached.promptReusedImages} images, ${r.cached.tileHits} tiles (${r.cached.tilesEncoded} encoded)  CPU ms/request engine ${r.cpuMsPerRequest.engine.toFixed(0)} exited threads ${r.cpuMsPerRequest.exited.toFixed(0)} other ${r.cpuMsPerRequest.other.toFixed(1)} client ${r.cpuMsPerRequest.client.toFixed(1)}  rss ${r.rssMB.start.toFixed(0)} -> max ${r.rssMB.max.toFixed(0)}, end ${r.rssMB.end.toFixed(0)} MB`);
 }
 console.log('\nHTTP / direct aggregate tokens/s (per round in brackets):');
 const ratios = {};
@@ -334,5 +361,5 @@ for (const c of levels) {
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, client: values.client, parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, client: values.client, warmup: values.warmup, lookahead: values.lookahead ?? null, commit: (() => { try { return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return null; } })(), parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
 }

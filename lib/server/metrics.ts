@@ -32,7 +32,9 @@ export class ServerMetrics {
     // wakes the JS thread 100 times a second, about 6 ms of CPU a second on an idle server, and
     // each wake-up takes a core from a compute thread that ggml's barriers then wait on (measured:
     // 14 ms of CPU per request at 32 clients on a 2-core machine). Stalls that matter here (a
-    // blocked loop) last longer than 100 ms; the lag gauges read from the same histogram.
+    // blocked loop) last longer than 100 ms. Node's histogram records whole intervals between
+    // samples, so the nodejs_eventloop_lag_{min,mean,p50,p90,p99}_seconds gauges read 0.1 s on an
+    // idle loop (0.01 s before); nodejs_eventloop_lag_seconds is measured apart (setImmediate).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     this.#requests = new Counter({ name: 'smolvlm_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'status'], registers });
     this.#promptTokens = new Counter({ name: 'smolvlm_prompt_tokens_total', help: 'Prompt tokens evaluated, image tokens included', registers });

@@ -256,7 +256,7 @@ test('/metrics parses as Prometheus text and counts requests, tokens and latency
   assert.equal(sample(m, 'smolvlm_slots_busy'), 0);
   assert.equal(sample(m, 'smolvlm_queue_depth'), 0);
   assert.ok(m.process_resident_memory_bytes);
-  // prom-client's event-loop delay gauges (the monitor samples every 100 ms)
+  // prom-client's event-loop gauges are still served with the monitor's 100 ms resolution
   for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) assert.ok(Number.isFinite(sample(m, name)), name);
 });
 
