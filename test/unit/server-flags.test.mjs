@@ -1,6 +1,8 @@
 // `smolvlm serve` flags -> server options, checked before anything loads.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parseDuration, serverOptions } from '../../dist/server/command.js';
 import { tempDir } from '../helpers.mjs';
@@ -38,5 +40,15 @@ test('values are parsed: sizes, durations, keys from a file, CORS lists', async 
 test('bad values are ERR_INVALID_ARGUMENT naming the flag', async () => {
   for (const [flags, name] of [[{ port: '70000' }, '--port'], [{ port: 'x' }, '--port'], [{ maxQueue: '-1' }, '--max-queue'], [{ lookahead: '1.5' }, '--lookahead'], [{ timeout: 'soon' }, '--timeout'], [{ maxBody: 'big' }, '--max-body'], [{ apiKeyFile: '/nonexistent/keys' }, 'API key file']]) {
     await assert.rejects(serverOptions(flags), (e) => e.code === 'ERR_INVALID_ARGUMENT' && e.message.includes(name), JSON.stringify(flags));
+  }
+});
+
+test('smolvlm serve refuses a bad flag before it resolves or downloads the model', () => {
+  const bin = fileURLToPath(new URL('../../bin/smolvlm.mjs', import.meta.url));
+  for (const [args, name] of [[['--max-queue', '-1'], '--max-queue'], [['--lookahead', 'x'], '--lookahead']]) {
+    const r = spawnSync(process.execPath, [bin, 'serve', '--model', 'ggml-org/SmolVLM-256M-Instruct-GGUF', ...args], { encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, new RegExp(`${name} must be an integer`), args.join(' '));
+    assert.doesNotMatch(r.stderr, /download/i, args.join(' '));
   }
 });
