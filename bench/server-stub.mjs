@@ -9,11 +9,12 @@
 //   node bench/server-stub.mjs [--requests 200] [--concurrency 8] [--rounds 3] [--tokens 48]
 //                              [--no-image] [--metrics]
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchPhoto } from './photo.mjs';
+import { threadCpu } from './proc-cpu.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -77,15 +78,7 @@ if (values.child) {
       req.on('error', reject);
       req.end(body);
     });
-  /** CPU ms (user, system) so far of each thread of the child. */
-  const threads = () =>
-    new Map(
-      readdirSync(`/proc/${child.pid}/task`).map((tid) => {
-        const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return [tid, [Number(f[11]) * 10, Number(f[12]) * 10]];
-      }),
-    );
+  const threads = () => new Map([...threadCpu(child.pid)].map(([tid, c]) => [tid, [c.user, c.system]]));
   const N = Number(values.requests), C = Number(values.concurrency);
   if (!(N > 0 && C > 0 && N % C === 0)) throw new RangeError('--requests must be a positive multiple of --concurrency');
   for (let i = 0; i < 20; i++) await one(); // warm-up

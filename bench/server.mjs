@@ -20,15 +20,16 @@
 // `openai` drives the server with the official openai client, as a Node service would (it
 // serializes the body per request and parses the stream through web streams: about 10 ms of CPU
 // per request here, which on a machine whose cores the engine fills comes off the HTTP side).
-// On Linux the bench also reports the CPU time each side spent per request outside the engine's
-// compute threads: the serving process's other threads, and the client's (HTTP side).
+// On Linux (bench/proc-cpu.mjs) the bench also reports each side's CPU time per request: the
+// engine's persistent compute threads, threads that ended during the run (the image encoder's),
+// the serving process's other threads, and the client's (HTTP side).
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
 //                         [--pictures N] [--client http|openai] [--no-warmup] [--lookahead N]
 //                         [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,7 @@ import OpenAI from 'openai';
 import { loadModel } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
 import { benchPhotos } from './photo.mjs';
+import { cpuByThread, cpuOfProcess } from './proc-cpu.mjs';
 
 const { values } = parseArgs({
   allowNegative: true, // --no-warmup
@@ -93,37 +95,6 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 }
 
-const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture Node runs on
-/** CPU ms so far of each thread of process `pid`, by thread id (empty off Linux). */
-function cpuByThread(pid) {
-  const out = new Map();
-  let tids = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out; // not Linux
-  }
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS); // utime + stime
-    } catch {
-      /* the thread ended */
-    }
-  }
-  return out;
-}
-/** CPU ms so far of process `pid` as a whole: threads that have ended included (NaN off Linux). */
-function cpuOfProcess(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
 /**
  * What each thread gained from `before` to `after`, and under the key 'exited' what threads that
  * ended meanwhile spent (the process's total minus the live threads'): ggml starts fresh threads
