@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Benchmark: the HTTP server (`smolvlm serve` in a child process, streamed chat completions with a
-// base64 image) against direct library calls (vlm.stream, in this
-// process) at the same concurrency, on the same model and settings, interleaved: each round runs
+// base64 image) against direct library calls (vlm.stream; by default in a child process of their
+// own, started as the server's is, so that neither engine shares a process with the load
+// generator's heap; --direct in-process runs them in the bench's own process) at the same concurrency, on the same model and settings, interleaved: each round runs
 // every concurrency on both sides, the side that goes first alternating, so that a shared
 // machine's load changes hit both alike. Reports per concurrency and side: aggregate generated
 // tokens/s (tokens over the summed wall time of the rounds), p50/p99 latency and time to first
 // token over every request, errors, and RSS of the serving process (the server child for HTTP,
-// this process for direct calls): after the warm-up, highest, after each round and after
+// the direct side's process for direct calls): after the warm-up, highest, after each round and after
 // the last (flat: no growth from round to round). Both sides run with the library's default
 // caches (the image cache and the prompt cache on), as `smolvlm serve` does, and by default every
 // request of a side sends a picture of its own, so every request encodes its image. The bench
@@ -26,7 +27,7 @@
 //   node bench/server.mjs [--size 256m|tiny] [--concurrency 8,32] [--requests 2] [--rounds 2]
 //                         [--tokens 48] [--parallel 8] [--threads N] [--detail auto|low]
 //                         [--pictures N] [--client http|openai] [--no-warmup] [--lookahead N]
-//                         [--json out.json]
+//                         [--direct child|in-process] [--json out.json]
 // --detail low: the image as one tile (`image_url.detail: 'low'`, `tiling: false` directly).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ import OpenAI from 'openai';
 import { loadModel } from '../dist/index.js';
 import { ensureFixture } from '../test/fixtures/synth.mjs';
 import { benchPhotos } from './photo.mjs';
-import { cpuByThread, cpuOfProcess } from './proc-cpu.mjs';
+import { cpuByThread, cpuOfProcess, machineCpu } from './proc-cpu.mjs';
 
 const { values } = parseArgs({
   allowNegative: true, // --no-warmup
@@ -56,7 +57,9 @@ const { values } = parseArgs({
     client: { type: 'string', default: 'http' },
     warmup: { type: 'boolean', default: true },
     lookahead: { type: 'string' },
+    direct: { type: 'string', default: 'child' },
     child: { type: 'boolean', default: false },
+    'direct-child': { type: 'boolean', default: false },
   },
 });
 const files = await ensureFixture({ size: values.size });
@@ -79,6 +82,7 @@ const PROMPT = 'Describe this image in detail.';
 const pictureCount = values.pictures === undefined ? 1 + (values.warmup ? requests * Math.max(...levels) : 0) + rounds * requests * levels.reduce((a, c) => a + c, 0) : Number(values.pictures);
 if (!Number.isInteger(pictureCount) || pictureCount < 1) throw new RangeError(`--pictures must be a whole number of at least 1, not ${values.pictures}`);
 if (values.client !== 'http' && values.client !== 'openai') throw new RangeError(`--client must be http or openai, not ${values.client}`);
+if (values.direct !== 'child' && values.direct !== 'in-process') throw new RangeError(`--direct must be child or in-process, not ${values.direct}`);
 const pictures = (await benchPhotos(pictureCount, 'server-bench')).map((path) => readFileSync(path));
 /** The chat request for picture k, in OpenAI's shape. */
 const chatRequest = (k) => ({
@@ -86,7 +90,7 @@ const chatRequest = (k) => ({
   max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
 });
 // built before the clock starts: the http client's bodies as bytes, the openai client's as objects
-const bodies = pictures.map((_, k) => (values.client === 'http' ? Buffer.from(JSON.stringify(chatRequest(k))) : chatRequest(k)));
+const bodies = values['direct-child'] ? [] : pictures.map((_, k) => (values.client === 'http' ? Buffer.from(JSON.stringify(chatRequest(k))) : chatRequest(k)));
 const sent = { http: 0, direct: 0 }; // each side's requests so far: request k sends picture k mod --pictures
 
 function quantile(xs, q) {
@@ -148,7 +152,50 @@ async function drive(concurrency, one, rss, tiles, pids) {
   clearInterval(sampler);
   const rssEnd = await rss();
   const tiles1 = await tiles();
-  return { lat, ttft, generated, errors, wall, rssMax: Math.max(rssMax, rssEnd), rssEnd, promptReused, tileHits: tiles1.hits - tiles0.hits, tileMisses: tiles1.misses - tiles0.misses, threadMs };
+  return { lat, ttft, generated, errors, wall, encodeSeconds: tiles1.encodeSeconds - tiles0.encodeSeconds, rssMax: Math.max(rssMax, rssEnd), rssEnd, promptReused, tileHits: tiles1.hits - tiles0.hits, tileMisses: tiles1.misses - tiles0.misses, threadMs };
+}
+
+// ---- direct library calls, same settings: in a child process of their own (--direct child,
+// the default) or in this one (--direct in-process) ----
+/** /proc/<pid>/status's resident set, in bytes (NaN off Linux). */
+const rssOf = (pid) => {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+  } catch {
+    return NaN;
+  }
+};
+let vlm, directEncodeMs = 0; // the encoder's busy time over the direct side's generations
+async function direct(start) {
+  const image = pictures[sent.direct++ % pictures.length];
+  const s = vlm.stream({ messages: [{ role: 'user', content: [{ type: 'image', image, ...(low ? { tiling: false } : {}) }, { type: 'text', text: PROMPT }] }], maxTokens: tokens, temperature: 0, ignoreEos: true });
+  let ttft;
+  for await (const c of s) if (ttft === undefined && c.text) ttft = performance.now() - start;
+  const { usage, timings } = await s.result;
+  directEncodeMs += timings.imageEncodeMs;
+  if (usage.completionTokens !== tokens) throw new Error(`${usage.completionTokens} tokens instead of ${tokens}`);
+  return { ttft, tokens: usage.completionTokens, cached: usage.cachedTokens, imageTokens: usage.imageTokens };
+}
+const directTiles = async () => ({ ...vlm.imageCacheStats(), encodeSeconds: directEncodeMs / 1000 });
+const directRss = async () => process.memoryUsage.rss();
+
+if (values['direct-child']) {
+  // the direct side's process: runs the blocks the bench asks for, and answers with their figures
+  vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
+  process.on('message', async (m) => {
+    if (m.type === 'one') await direct(performance.now());
+    else if (m.type === 'drive') {
+      const { threadMs, ...r } = await drive(m.concurrency, direct, directRss, directTiles, []);
+      process.send({ type: 'result', r });
+      return;
+    } else if (m.type === 'stop') {
+      await vlm.dispose();
+      process.exit(0);
+    }
+    process.send({ type: 'done' });
+  });
+  process.send({ type: 'ready' });
+  await new Promise(() => {}); // the IPC channel keeps it alive until 'stop'
 }
 
 // ---- HTTP: the server in a child process ----
@@ -162,20 +209,14 @@ while (!/^ready: /m.test(out)) {
   await new Promise((r) => setTimeout(r, 50));
 }
 const url = /^listening on (\S+)$/m.exec(out)[1];
-const childRss = async () => {
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024;
-  } catch {
-    return NaN; // not Linux
-  }
-};
-/** The server's image-cache counters (tiles), from /metrics. */
+const childRss = async () => rssOf(child.pid);
+/** The server's image-cache counters (tiles) and the encoder's busy seconds, from /metrics. */
 async function httpTiles() {
   const res = await fetch(`${url}/metrics`);
   if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
   const text = await res.text();
   const counter = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { hits: counter('smolvlm_image_cache_hits_total'), misses: counter('smolvlm_image_cache_misses_total') };
+  return { hits: counter('smolvlm_image_cache_hits_total'), misses: counter('smolvlm_image_cache_misses_total'), encodeSeconds: counter('smolvlm_image_encode_seconds_total') };
 }
 /** One streamed request through the official openai client. */
 const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
@@ -238,55 +279,77 @@ async function viaHttp(start) {
   return { ttft, tokens: usage.completion_tokens, cached: usage.prompt_tokens_details.cached_tokens, imageTokens: usage.prompt_tokens_details.image_tokens };
 }
 
-// ---- direct library calls, same settings, in this process ----
-const vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
-async function direct(start) {
-  const image = pictures[sent.direct++ % pictures.length];
-  const s = vlm.stream({ messages: [{ role: 'user', content: [{ type: 'image', image, ...(low ? { tiling: false } : {}) }, { type: 'text', text: PROMPT }] }], maxTokens: tokens, temperature: 0, ignoreEos: true });
-  let ttft;
-  for await (const c of s) if (ttft === undefined && c.text) ttft = performance.now() - start;
-  const { usage } = await s.result;
-  if (usage.completionTokens !== tokens) throw new Error(`${usage.completionTokens} tokens instead of ${tokens}`);
-  return { ttft, tokens: usage.completionTokens, cached: usage.cachedTokens, imageTokens: usage.imageTokens };
-}
 // pids: the serving process, then the client's when it is another (CPU is counted per thread)
+let directChild;
+if (values.direct === 'child') {
+  directChild = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--direct-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  process.on('exit', () => directChild.kill('SIGKILL'));
+  await new Promise((resolve, reject) => {
+    directChild.once('message', resolve);
+    directChild.once('exit', (code) => reject(new Error(`the direct side's process exited with ${code}`)));
+  });
+} else {
+  vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
+}
+/** Asks the direct side's process for `message` and waits for its answer. */
+function ask(message) {
+  return new Promise((resolve) => {
+    directChild.once('message', resolve);
+    directChild.send(message);
+  });
+}
+const directPid = directChild?.pid ?? process.pid;
 const sides = {
-  http: { one: viaHttp, rss: childRss, tiles: httpTiles, pids: [child.pid, process.pid] },
-  direct: { one: direct, rss: async () => process.memoryUsage.rss(), tiles: async () => vlm.imageCacheStats(), pids: [process.pid] },
+  http: { drive: (c) => drive(c, viaHttp, childRss, httpTiles, [child.pid, process.pid]), pids: [child.pid, process.pid] },
+  direct: {
+    drive: directChild
+      ? async (c) => {
+          const cpu0 = sampleCpu(directPid);
+          const { r } = await ask({ type: 'drive', concurrency: c });
+          return { ...r, threadMs: [gained(cpu0, sampleCpu(directPid))] };
+        }
+      : (c) => drive(c, direct, directRss, directTiles, [process.pid]),
+    pids: [directPid],
+  },
 };
 // Warm-up, not measured: one request each, then (unless --no-warmup) one block of every side at
 // the highest concurrency. A server's first burst of requests runs slower than the next ones (its
 // first c=32 block came out 5-12 % behind direct calls in 5 of 6 runs, later ones not): worker
 // threads start, code paths get compiled, the heap and the allocator's arenas grow.
 await viaHttp(performance.now());
-await direct(performance.now());
+await (directChild ? ask({ type: 'one' }) : direct(performance.now()));
 if (values.warmup) {
   const top = Math.max(...levels);
-  for (const side of ['http', 'direct']) await drive(top, sides[side].one, sides[side].rss, sides[side].tiles, sides[side].pids);
+  for (const side of ['http', 'direct']) await sides[side].drive(top);
 }
 
 const runs = []; // { side, concurrency, round, ...drive() }
-const rssStart = { http: await childRss(), direct: process.memoryUsage.rss() }; // after the warm-up
+const rssStart = { http: await childRss(), direct: rssOf(directPid) }; // after the warm-up
 console.error(`model ${values.size}, ${values.threads} threads, parallel ${values.parallel}, ${tokens} tokens, image ${low ? 'one tile (detail low)' : 'tiled'}, ${pictures.length} pictures in turn, default caches; ${rounds} rounds x ${requests} requests per client, interleaved (load ${loadavg()[0].toFixed(1)})`);
 for (let round = 0; round < rounds; round++) {
   for (const c of levels) {
     const order = round % 2 === 0 ? ['http', 'direct'] : ['direct', 'http'];
     for (const side of order) {
-      const r = await drive(c, sides[side].one, sides[side].rss, sides[side].tiles, sides[side].pids);
-      runs.push({ side, concurrency: c, round, load: loadavg()[0], ...r });
-      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, ${r.errors} errors, cached: ${r.promptReused} images in a slot, ${r.tileHits} tiles (${r.tileMisses} encoded) (load ${loadavg()[0].toFixed(1)})`);
+      // what the machine did meanwhile: steal and idle time, and the other side's serving process
+      const idlePid = sides[side === 'http' ? 'direct' : 'http'].pids[0];
+      const m0 = machineCpu(), idle0 = cpuOfProcess(idlePid);
+      const r = await sides[side].drive(c);
+      const m1 = machineCpu();
+      const machine = m0 && m1 ? { stealMs: m1.steal - m0.steal, idleMs: m1.idle - m0.idle, otherSideMs: cpuOfProcess(idlePid) - idle0 } : undefined;
+      runs.push({ side, concurrency: c, round, load: loadavg()[0], ...r, machine });
+      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, encoder busy ${r.encodeSeconds.toFixed(1)} of ${r.wall.toFixed(1)} s${machine ? `, steal ${(machine.stealMs / 1000).toFixed(1)} s, idle ${(machine.idleMs / 1000).toFixed(1)} s, the other side's process ${machine.otherSideMs} ms` : ''}, ${r.errors} errors, cached: ${r.promptReused} images in a slot, ${r.tileHits} tiles (${r.tileMisses} encoded) (load ${loadavg()[0].toFixed(1)})`);
     }
   }
 }
-const rssEnd = { http: await childRss(), direct: process.memoryUsage.rss() };
+const rssEnd = { http: await childRss(), direct: rssOf(directPid) };
 // CPU per run: the serving process's engine threads, its other threads, the client's threads
-// (HTTP: this process, whose engine threads idle meanwhile, are left out)
+// (HTTP: this process; with --direct in-process its idle engine threads are left out)
 const engines = { [child.pid]: engineThreads(child.pid, runs.filter((r) => r.side === 'http').map((r) => r.threadMs[0])) };
-engines[process.pid] = engineThreads(process.pid, runs.filter((r) => r.side === 'direct').map((r) => r.threadMs[0]));
+engines[directPid] = engineThreads(directPid, runs.filter((r) => r.side === 'direct').map((r) => r.threadMs[0]));
 for (const r of runs) {
   const split = (m, pid) => {
     let engine = 0, other = 0;
-    for (const [tid, d] of m) if (tid !== 'exited') engines[pid].has(tid) ? (engine += d) : (other += d);
+    for (const [tid, d] of m) if (tid !== 'exited') engines[pid]?.has(tid) ? (engine += d) : (other += d);
     return { engine, other, exited: m.get('exited') ?? 0 };
   };
   const pids = sides[r.side].pids;
@@ -299,7 +362,10 @@ for (const r of runs) {
 }
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
-await vlm.dispose();
+if (directChild) {
+  directChild.send({ type: 'stop' });
+  await new Promise((r) => directChild.once('exit', r));
+} else await vlm.dispose();
 
 const results = [];
 for (const c of levels) {
@@ -310,6 +376,9 @@ for (const c of levels) {
       side, concurrency: c, requests: rs.length * c * requests, errors: rs.reduce((a, r) => a + r.errors, 0),
       tokensPerSecond: rs.reduce((a, r) => a + r.generated, 0) / rs.reduce((a, r) => a + r.wall, 0),
       perRound: rs.map((r) => r.generated / r.wall),
+      // wall time of the rounds, and how much of it the image encoder ran (one encode at a time)
+      wallSeconds: rs.reduce((a, r) => a + r.wall, 0),
+      encodeSeconds: rs.reduce((a, r) => a + r.encodeSeconds, 0),
       latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) },
       ttftMs: { p50: quantile(ttft, 0.5), p99: quantile(ttft, 0.99) },
       cached: { promptReusedImages: rs.reduce((a, r) => a + r.promptReused, 0), tileHits: rs.reduce((a, r) => a + r.tileHits, 0), tilesEncoded: rs.reduce((a, r) => a + r.tileMisses, 0) },
@@ -329,6 +398,8 @@ for (const c of levels) {
   const d = results.find((r) => r.side === 'direct' && r.concurrency === c);
   ratios[c] = h.tokensPerSecond / d.tokensPerSecond;
   console.log(`  c=${c}: ${ratios[c].toFixed(3)}x [${h.perRound.map((x, i) => (x / d.perRound[i]).toFixed(3)).join(', ')}]`);
+  // where the extra wall time went: the encoder's busy time against the rest (decode steps, idle)
+  console.log(`    wall ${h.wallSeconds.toFixed(1)} / ${d.wallSeconds.toFixed(1)} s: encoder ${h.encodeSeconds.toFixed(1)} / ${d.encodeSeconds.toFixed(1)} s, the rest ${(h.wallSeconds - h.encodeSeconds).toFixed(1)} / ${(d.wallSeconds - d.encodeSeconds).toFixed(1)} s`);
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (values.json) {

@@ -23,6 +23,7 @@ export class ServerMetrics {
   readonly #promptTokens: Counter;
   readonly #imageTokens: Counter;
   readonly #completionTokens: Counter;
+  readonly #encodeSeconds: Counter;
   readonly #ttft: Histogram<'route'>;
   readonly #latency: Histogram<'route'>;
 
@@ -40,6 +41,7 @@ export class ServerMetrics {
     this.#promptTokens = new Counter({ name: 'smolvlm_prompt_tokens_total', help: 'Prompt tokens evaluated, image tokens included', registers });
     this.#imageTokens = new Counter({ name: 'smolvlm_image_tokens_total', help: 'Image tokens in prompts', registers });
     this.#completionTokens = new Counter({ name: 'smolvlm_completion_tokens_total', help: 'Tokens generated', registers });
+    this.#encodeSeconds = new Counter({ name: 'smolvlm_image_encode_seconds_total', help: 'Time the image encoder ran for the generations (one encode at a time: busy seconds)', registers });
     this.#ttft = new Histogram({ name: 'smolvlm_time_to_first_token_seconds', help: 'From request arrival to the first generated token', labelNames: ['route'], buckets: TTFT_BUCKETS, registers });
     this.#latency = new Histogram({ name: 'smolvlm_request_duration_seconds', help: 'Generation requests, arrival to last byte', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers });
     new Gauge({ name: 'smolvlm_slots', help: 'Sequences the model decodes in parallel', registers, collect() { this.set(sources.slots()); } });
@@ -75,6 +77,7 @@ export class ServerMetrics {
     this.#promptTokens.inc(result.usage.promptTokens);
     this.#imageTokens.inc(result.usage.imageTokens);
     this.#completionTokens.inc(result.usage.completionTokens);
+    this.#encodeSeconds.inc(result.timings.imageEncodeMs / 1000);
   }
 
   text(): Promise<string> {

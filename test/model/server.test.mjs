@@ -250,6 +250,12 @@ test('/metrics parses as Prometheus text and counts requests, tokens and latency
   assert.equal(sample(m, 'smolvlm_prompt_tokens_total') - sample(before, 'smolvlm_prompt_tokens_total'), 2 * r.usage.prompt_tokens);
   assert.ok(sample(m, 'smolvlm_image_tokens_total') - sample(before, 'smolvlm_image_tokens_total') > 0);
   assert.ok(sample(m, 'smolvlm_image_cache_hits_total') > sample(before, 'smolvlm_image_cache_hits_total'), 'the second request hit the image cache');
+  // the encoder's busy time counts when an image was encoded, and only then
+  const encoded = sample(m, 'smolvlm_image_cache_misses_total') - sample(before, 'smolvlm_image_cache_misses_total');
+  const encodeSeconds = sample(m, 'smolvlm_image_encode_seconds_total') - sample(before, 'smolvlm_image_encode_seconds_total');
+  assert.equal(m.smolvlm_image_encode_seconds_total.type, 'COUNTER');
+  if (encoded > 0) assert.ok(encodeSeconds > 0, `${encoded} images encoded in ${encodeSeconds} s`);
+  else assert.equal(encodeSeconds, 0);
   assert.equal(m.smolvlm_time_to_first_token_seconds.type, 'HISTOGRAM');
   assert.equal(m.smolvlm_request_duration_seconds.type, 'HISTOGRAM');
   assert.equal(sample(m, 'smolvlm_slots'), 2);
