@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Benchmark: the HTTP server (`smolvlm serve` in a child process, streamed chat completions with a
-// base64 image) against direct library calls (vlm.stream; by default in a child process of their
-// own, started as the server's is, so that neither engine shares a process with the load
-// generator's heap; --direct in-process runs them in the bench's own process) at the same concurrency, on the same model and settings, interleaved: each round runs
+// base64 image) against direct library calls (vlm.stream; by default in a second child process,
+// which drives its own calls, so that the HTTP side's load generator and its request bodies share
+// a process with neither engine; --direct in-process runs them in the bench's own process, beside
+// the HTTP client) at the same concurrency, on the same model and settings, interleaved: each round runs
 // every concurrency on both sides, the side that goes first alternating, so that a shared
 // machine's load changes hit both alike. Reports per concurrency and side: aggregate generated
 // tokens/s (tokens over the summed wall time of the rounds), p50/p99 latency and time to first
@@ -182,17 +183,22 @@ const directRss = async () => process.memoryUsage.rss();
 if (values['direct-child']) {
   // the direct side's process: runs the blocks the bench asks for, and answers with their figures
   vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
+  process.on('disconnect', () => process.exit(1)); // the bench is gone: never run on alone
   process.on('message', async (m) => {
-    if (m.type === 'one') await direct(performance.now());
-    else if (m.type === 'drive') {
-      const { threadMs, ...r } = await drive(m.concurrency, direct, directRss, directTiles, []);
-      process.send({ type: 'result', r });
-      return;
-    } else if (m.type === 'stop') {
-      await vlm.dispose();
-      process.exit(0);
+    try {
+      if (m.type === 'one') await direct(performance.now());
+      else if (m.type === 'drive') {
+        const { threadMs, ...r } = await drive(m.concurrency, direct, directRss, directTiles, []);
+        process.send({ type: 'result', r });
+        return;
+      } else if (m.type === 'stop') {
+        await vlm.dispose();
+        process.exit(0);
+      }
+      process.send({ type: 'done' });
+    } catch (err) {
+      process.send({ type: 'error', message: err.stack ?? String(err) }); // the bench fails with it
     }
-    process.send({ type: 'done' });
   });
   process.send({ type: 'ready' });
   await new Promise(() => {}); // the IPC channel keeps it alive until 'stop'
@@ -279,7 +285,6 @@ async function viaHttp(start) {
   return { ttft, tokens: usage.completion_tokens, cached: usage.prompt_tokens_details.cached_tokens, imageTokens: usage.prompt_tokens_details.image_tokens };
 }
 
-// pids: the serving process, then the client's when it is another (CPU is counted per thread)
 let directChild;
 if (values.direct === 'child') {
   directChild = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--direct-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -291,14 +296,21 @@ if (values.direct === 'child') {
 } else {
   vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
 }
-/** Asks the direct side's process for `message` and waits for its answer. */
+/** Asks the direct side's process for `message` and waits for its answer; rejects when it fails or exits. */
 function ask(message) {
-  return new Promise((resolve) => {
-    directChild.once('message', resolve);
+  return new Promise((resolve, reject) => {
+    const onExit = (code) => reject(new Error(`the direct side's process exited with ${code}`));
+    directChild.once('exit', onExit);
+    directChild.once('message', (answer) => {
+      directChild.off('exit', onExit);
+      if (answer.type === 'error') reject(new Error(`the direct side failed: ${answer.message}`));
+      else resolve(answer);
+    });
     directChild.send(message);
   });
 }
 const directPid = directChild?.pid ?? process.pid;
+// pids: the serving process, then the client's when it is another (CPU is counted per thread)
 const sides = {
   http: { drive: (c) => drive(c, viaHttp, childRss, httpTiles, [child.pid, process.pid]), pids: [child.pid, process.pid] },
   direct: {
@@ -331,13 +343,14 @@ for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? ['http', 'direct'] : ['direct', 'http'];
     for (const side of order) {
       // what the machine did meanwhile: steal and idle time, and the other side's serving process
-      const idlePid = sides[side === 'http' ? 'direct' : 'http'].pids[0];
-      const m0 = machineCpu(), idle0 = cpuOfProcess(idlePid);
+      // (with --direct in-process the HTTP side's idle counterpart is its own client: not counted)
+      const idlePid = side === 'direct' ? child.pid : directChild?.pid;
+      const m0 = machineCpu(), idle0 = idlePid ? cpuOfProcess(idlePid) : NaN;
       const r = await sides[side].drive(c);
       const m1 = machineCpu();
-      const machine = m0 && m1 ? { stealMs: m1.steal - m0.steal, idleMs: m1.idle - m0.idle, otherSideMs: cpuOfProcess(idlePid) - idle0 } : undefined;
+      const machine = m0 && m1 ? { stealMs: m1.steal - m0.steal, idleMs: m1.idle - m0.idle, otherSideMs: idlePid ? cpuOfProcess(idlePid) - idle0 : null } : undefined;
       runs.push({ side, concurrency: c, round, load: loadavg()[0], ...r, machine });
-      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, encoder busy ${r.encodeSeconds.toFixed(1)} of ${r.wall.toFixed(1)} s${machine ? `, steal ${(machine.stealMs / 1000).toFixed(1)} s, idle ${(machine.idleMs / 1000).toFixed(1)} s, the other side's process ${machine.otherSideMs} ms` : ''}, ${r.errors} errors, cached: ${r.promptReused} images in a slot, ${r.tileHits} tiles (${r.tileMisses} encoded) (load ${loadavg()[0].toFixed(1)})`);
+      console.error(`  round ${round + 1} ${side.padEnd(6)} c=${String(c).padStart(3)}: ${(r.generated / r.wall).toFixed(1)} tok/s, encoder busy ${r.encodeSeconds.toFixed(1)} of ${r.wall.toFixed(1)} s${machine ? `, steal ${(machine.stealMs / 1000).toFixed(1)} s, idle ${(machine.idleMs / 1000).toFixed(1)} s, the other side's process ${machine.otherSideMs ?? '-'} ms` : ''}, ${r.errors} errors, cached: ${r.promptReused} images in a slot, ${r.tileHits} tiles (${r.tileMisses} encoded) (load ${loadavg()[0].toFixed(1)})`);
     }
   }
 }
@@ -357,7 +370,7 @@ for (const r of runs) {
     for (const [i, m] of r.threadMs.entries()) console.error(`${r.side} c=${r.concurrency} round ${r.round + 1} ${i === 0 ? 'serving' : 'client'}:`, [...m].sort((x, y) => y[1] - x[1]).map(([tid, d]) => `${tid === String(pids[i]) ? 'main' : tid}${engines[pids[i]]?.has(tid) ? '*' : ''}=${d}`).join(' '));
   }
   const serving = split(r.threadMs[0], pids[0]);
-  r.cpuMs = { ...serving, client: pids.length > 1 ? split(r.threadMs[1], pids[1]).other : 0 }; // the client's process holds the direct side's idle engine
+  r.cpuMs = { ...serving, client: pids.length > 1 ? split(r.threadMs[1], pids[1]).other : 0 }; // with --direct in-process the client's process holds the direct side's idle engine (left out)
   delete r.threadMs;
 }
 child.kill('SIGTERM');
@@ -403,5 +416,5 @@ for (const c of levels) {
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, client: values.client, warmup: values.warmup, lookahead: values.lookahead ?? null, commit: (() => { try { return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return null; } })(), parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), size: values.size, tokens, requests, rounds, detail: values.detail, pictures: pictures.length, client: values.client, direct: values.direct, warmup: values.warmup, lookahead: values.lookahead ?? null, commit: (() => { try { return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return null; } })(), parallel: Number(values.parallel), threads: Number(values.threads), results, ratios, runs: runs.map(({ lat, ttft, ...r }) => r) }, null, 2)}\n`);
 }
