@@ -44,14 +44,14 @@ export function cpuOfProcess(pid) {
 
 /**
  * The whole machine's CPU ms so far from /proc/stat, summed over its CPUs: `steal` (time the
- * hypervisor gave a vCPU that wanted to run to someone else), `idle` (iowait included) and `busy`
- * (everything else); undefined off Linux.
+ * hypervisor gave a vCPU that wanted to run to someone else) and `idle` (iowait included);
+ * undefined off Linux.
  */
 export function machineCpu() {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
-    return { busy: (user + nice + system + irq + softirq) * MS_PER_TICK, idle: (idle + iowait) * MS_PER_TICK, steal: steal * MS_PER_TICK };
+    const [, , , idle, iowait, , , steal] = f;
+    return { idle: (idle + iowait) * MS_PER_TICK, steal: steal * MS_PER_TICK };
   } catch {
     return undefined;
   }

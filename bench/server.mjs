@@ -286,17 +286,10 @@ async function viaHttp(start) {
 }
 
 let directChild;
-if (values.direct === 'child') {
-  directChild = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--direct-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  process.on('exit', () => directChild.kill('SIGKILL'));
-  await new Promise((resolve, reject) => {
-    directChild.once('message', resolve);
-    directChild.once('exit', (code) => reject(new Error(`the direct side's process exited with ${code}`)));
-  });
-} else {
-  vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
-}
-/** Asks the direct side's process for `message` and waits for its answer; rejects when it fails or exits. */
+/**
+ * Asks the direct side's process for `message` (none: waits for its ready message) and waits for
+ * its answer; rejects when it fails or exits.
+ */
 function ask(message) {
   return new Promise((resolve, reject) => {
     const onExit = (code) => reject(new Error(`the direct side's process exited with ${code}`));
@@ -306,8 +299,15 @@ function ask(message) {
       if (answer.type === 'error') reject(new Error(`the direct side failed: ${answer.message}`));
       else resolve(answer);
     });
-    directChild.send(message);
+    if (message) directChild.send(message);
   });
+}
+if (values.direct === 'child') {
+  directChild = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--direct-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  process.on('exit', () => directChild.kill('SIGKILL'));
+  await ask(); // loaded
+} else {
+  vlm = await loadModel({ ...load, parallel: Number(values.parallel) });
 }
 const directPid = directChild?.pid ?? process.pid;
 // pids: the serving process, then the client's when it is another (CPU is counted per thread)
